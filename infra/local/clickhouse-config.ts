@@ -1,0 +1,86 @@
+// Config files for a private, loopback-only ClickHouse server under .local/.
+// Works with the 18.16 server from Debian and with current servers (<yandex>
+// is still accepted as the root element).
+
+export interface ClickHouseLayout {
+  dir: string;
+  httpPort: number;
+  tcpPort: number;
+}
+
+/** Password of the read-only user the query service uses in the local stack. */
+export const READER_USER = 'optout_reader';
+export const READER_PASSWORD = 'optout_reader';
+
+export function serverConfigXml({ dir, httpPort, tcpPort }: ClickHouseLayout): string {
+  return `<?xml version="1.0"?>
+<yandex>
+  <logger>
+    <level>warning</level>
+    <log>${dir}/log/server.log</log>
+    <errorlog>${dir}/log/server.err.log</errorlog>
+    <size>20M</size>
+    <count>2</count>
+  </logger>
+  <http_port>${httpPort}</http_port>
+  <tcp_port>${tcpPort}</tcp_port>
+  <listen_host>127.0.0.1</listen_host>
+  <path>${dir}/data/</path>
+  <tmp_path>${dir}/data/tmp/</tmp_path>
+  <user_files_path>${dir}/data/user_files/</user_files_path>
+  <format_schema_path>${dir}/data/format_schemas/</format_schema_path>
+  <mark_cache_size>268435456</mark_cache_size>
+  <max_concurrent_queries>200</max_concurrent_queries>
+  <timezone>UTC</timezone>
+  <users_config>${dir}/users.xml</users_config>
+  <default_profile>default</default_profile>
+  <default_database>default</default_database>
+  <mlock_executable>false</mlock_executable>
+</yandex>
+`;
+}
+
+/**
+ * Users: `default` (no password, loopback only) for ingest, migrations and tests;
+ * `optout_reader` for the query service. Its profile is readonly=2: no writes or
+ * DDL, but per-query settings such as max_execution_time stay allowed (readonly=1
+ * would refuse them, and the API needs them for its 504 time limit).
+ */
+export function usersXml(): string {
+  return `<?xml version="1.0"?>
+<yandex>
+  <profiles>
+    <default>
+      <max_memory_usage>4000000000</max_memory_usage>
+    </default>
+    <reader>
+      <readonly>2</readonly>
+      <max_memory_usage>2000000000</max_memory_usage>
+    </reader>
+  </profiles>
+  <users>
+    <default>
+      <password></password>
+      <networks><ip>127.0.0.1</ip><ip>::1</ip></networks>
+      <profile>default</profile>
+      <quota>default</quota>
+    </default>
+    <${READER_USER}>
+      <password>${READER_PASSWORD}</password>
+      <networks><ip>127.0.0.1</ip><ip>::1</ip></networks>
+      <profile>reader</profile>
+      <quota>default</quota>
+    </${READER_USER}>
+  </users>
+  <quotas>
+    <default>
+      <interval>
+        <duration>3600</duration>
+        <queries>0</queries><errors>0</errors><result_rows>0</result_rows>
+        <read_rows>0</read_rows><execution_time>0</execution_time>
+      </interval>
+    </default>
+  </quotas>
+</yandex>
+`;
+}

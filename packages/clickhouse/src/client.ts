@@ -1,0 +1,44 @@
+// One way to build a @clickhouse/client instance that works on the 18.16
+// server of the local stack and on current servers.
+//
+// What 18.16 refuses, and so what this never sends by default (reference doc 2-3):
+// - response compression: it adds the setting enable_http_compression=1, which a
+//   readonly=1 user may not change (Code 164); on loopback it only costs CPU;
+// - clickhouse_settings for readOnly clients (readonly=1 refuses any setting;
+//   callers add max_execution_time per query, which readonly=2 allows);
+// - query_params (18.16 has none: bind values with ./sql.ts instead).
+// Writers compress request bodies with gzip, which 18.16 accepts.
+import { type ClickHouseClient, createClient } from '@clickhouse/client';
+
+export type { ClickHouseClient };
+
+export interface ClickHouseClientOptions {
+  url: string;
+  username: string;
+  password: string;
+  /** Default database of every request; the server's default when omitted. */
+  database?: string;
+  /** A reader (query service): no request compression, no settings sent. */
+  readOnly?: boolean;
+  /** Client-side limit per request (the server query keeps running: KILL QUERY to stop it). */
+  requestTimeoutMs?: number;
+  /** Shown in system.query_log's http_user_agent. */
+  application?: string;
+}
+
+export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
+
+export function createClickHouseClient(options: ClickHouseClientOptions): ClickHouseClient {
+  const readOnly = options.readOnly ?? false;
+  return createClient({
+    url: options.url,
+    username: options.username,
+    password: options.password,
+    ...(options.database ? { database: options.database } : {}),
+    application: options.application ?? (readOnly ? 'optout-reader' : 'optout-writer'),
+    request_timeout: options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
+    compression: { response: false, request: !readOnly },
+    // Explicitly empty: settings are per query, where the caller knows the user's profile.
+    clickhouse_settings: {},
+  });
+}

@@ -1,0 +1,41 @@
+// @optout/clickhouse: client setup, literal binding, error mapping, migrations.
+export {
+  type ClickHouseClient,
+  type ClickHouseClientOptions,
+  createClickHouseClient,
+  DEFAULT_REQUEST_TIMEOUT_MS,
+} from './client.ts';
+export {
+  ClickHouseStreamError,
+  clickhouseErrorCode,
+  isTimeout,
+  isUnavailable,
+  READONLY,
+  TIMEOUT_EXCEEDED,
+} from './errors.ts';
+export {
+  checksumOf,
+  createDatabase,
+  DEFAULT_MIGRATIONS_DIR,
+  dropDatabase,
+  loadMigrations,
+  type MigrateResult,
+  type Migration,
+  MigrationError,
+  migrate,
+  splitStatements,
+} from './migrations.ts';
+export {
+  dateLiteral,
+  dateTimeLiteral,
+  identifier,
+  inList,
+  join,
+  literal,
+  SqlFragment,
+  type SqlValue,
+  sql,
+  stringLiteral,
+  unsafeRaw,
+} from './sql.ts';
+export { streamGuard, type TextRow, trailingError } from './stream-guard.ts';

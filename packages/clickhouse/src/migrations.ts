@@ -1,0 +1,172 @@
+// A small versioned migration runner for infra/clickhouse/migrations/NNNN_name.sql.
+//
+// Applied migrations are recorded in <database>.schema_migrations with a
+// checksum of their statements. A migration whose statements changed after it
+// was applied is refused: write a new migration instead (ClickHouse DDL cannot
+// be rolled back, so silently re-running edited DDL is not an option).
+//
+// ClickHouse has no transactions or locks: two runners started at the same
+// moment may both apply a migration. The DDL is written `IF NOT EXISTS` so
+// that is harmless, and duplicate bookkeeping rows are tolerated on read.
+import { createHash, randomUUID } from 'node:crypto';
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { ClickHouseClient } from '@clickhouse/client';
+import { dateTimeLiteral, identifier, sql } from './sql.ts';
+
+export const DEFAULT_MIGRATIONS_DIR = fileURLToPath(
+  new URL('../../../infra/clickhouse/migrations/', import.meta.url),
+);
+
+export interface Migration {
+  version: number;
+  /** The file name without `.sql`, e.g. `0001_consent_transitions`. */
+  name: string;
+  statements: string[];
+  checksum: string;
+}
+
+export interface MigrateResult {
+  applied: string[];
+  skipped: string[];
+}
+
+export class MigrationError extends Error {
+  override name = 'MigrationError';
+}
+
+const FILE_NAME = /^(\d{4})_([a-z0-9_]+)\.sql$/;
+
+/**
+ * Statements of a migration file: full-line `--` comments dropped, split on a
+ * `;` that ends a line. (A `;` at the end of a line inside a string literal
+ * would be split too: keep such literals out of DDL.)
+ */
+export function splitStatements(text: string): string[] {
+  const statements: string[] = [];
+  let current: string[] = [];
+  const flush = () => {
+    const statement = current.join('\n').trim();
+    if (statement) statements.push(statement);
+    current = [];
+  };
+  for (const line of text.split(/\r?\n/)) {
+    if (line.trimStart().startsWith('--')) continue;
+    const trimmed = line.trimEnd();
+    if (trimmed.endsWith(';')) {
+      current.push(trimmed.slice(0, -1));
+      flush();
+    } else {
+      current.push(line);
+    }
+  }
+  flush();
+  return statements;
+}
+
+/** Hash of what runs, not of the file: editing a comment does not block a deploy. */
+export function checksumOf(statements: string[]): string {
+  return createHash('sha256').update(statements.join(';\n')).digest('hex');
+}
+
+export async function loadMigrations(dir: string = DEFAULT_MIGRATIONS_DIR): Promise<Migration[]> {
+  const files = (await readdir(dir)).filter((f) => f.endsWith('.sql')).sort();
+  const migrations: Migration[] = [];
+  const seen = new Map<number, string>();
+  for (const file of files) {
+    const match = FILE_NAME.exec(file);
+    if (!match) throw new MigrationError(`${file}: migration files must be named NNNN_name.sql`);
+    const version = Number(match[1]);
+    const name = file.slice(0, -'.sql'.length);
+    const other = seen.get(version);
+    if (other) throw new MigrationError(`${file} and ${other} have the same version ${version}`);
+    seen.set(version, file);
+    const statements = splitStatements(await readFile(join(dir, file), 'utf8'));
+    if (statements.length === 0) throw new MigrationError(`${file}: no statements`);
+    migrations.push({ version, name, statements, checksum: checksumOf(statements) });
+  }
+  return migrations;
+}
+
+export async function createDatabase(client: ClickHouseClient, database: string): Promise<void> {
+  await client.command({ query: sql`CREATE DATABASE IF NOT EXISTS ${identifier(database)}`.text });
+}
+
+export async function dropDatabase(client: ClickHouseClient, database: string): Promise<void> {
+  await client.command({ query: sql`DROP DATABASE IF EXISTS ${identifier(database)}`.text });
+}
+
+interface AppliedRow {
+  version: number;
+  name: string;
+  checksum: string;
+}
+
+async function appliedMigrations(client: ClickHouseClient, database: string): Promise<AppliedRow[]> {
+  const table = identifier(database, 'schema_migrations');
+  await client.command({
+    query: sql`CREATE TABLE IF NOT EXISTS ${table}
+      (version UInt32, name String, checksum String, applied_at DateTime('UTC'))
+      ENGINE = MergeTree() ORDER BY version`.text,
+  });
+  const result = await client.query({
+    query: sql`SELECT version, name, checksum FROM ${table} ORDER BY version, applied_at`.text,
+    format: 'JSONEachRow',
+  });
+  return result.json<AppliedRow>();
+}
+
+/** Applies the migrations of `dir` that `database` has not seen yet, in version order. */
+export async function migrate(
+  client: ClickHouseClient,
+  options: { database: string; dir?: string },
+): Promise<MigrateResult> {
+  const { database } = options;
+  const migrations = await loadMigrations(options.dir);
+  await createDatabase(client, database);
+  const applied = await appliedMigrations(client, database);
+
+  // Check every applied migration before running anything new.
+  const byVersion = new Map(migrations.map((m) => [m.version, m]));
+  for (const row of applied) {
+    const local = byVersion.get(row.version);
+    if (!local) continue; // applied by a newer release than this one: leave it be
+    if (row.checksum !== local.checksum) {
+      throw new MigrationError(
+        `migration ${local.name} was applied to ${database} (as ${row.name}) with checksum ` +
+          `${row.checksum.slice(0, 12)}, but the file now has ${local.checksum.slice(0, 12)}: ` +
+          'applied migrations must not change; add a new migration instead',
+      );
+    }
+  }
+
+  const done = new Set(applied.map((row) => row.version));
+  const result: MigrateResult = { applied: [], skipped: [] };
+  // The migration files use unqualified table names: run them in a session
+  // whose current database is the target (a client has no per-query database).
+  const session_id = `migrate_${randomUUID()}`;
+  for (const migration of migrations) {
+    if (done.has(migration.version)) {
+      result.skipped.push(migration.name);
+      continue;
+    }
+    await client.command({ query: sql`USE ${identifier(database)}`.text, session_id });
+    for (const statement of migration.statements) {
+      try {
+        await client.command({ query: statement, session_id });
+      } catch (error) {
+        const message = error instanceof Error ? error.message : String(error);
+        throw new MigrationError(`migration ${migration.name} failed: ${message.trim()}`, { cause: error });
+      }
+    }
+    await client.command({
+      query:
+        sql`INSERT INTO ${identifier(database, 'schema_migrations')} (version, name, checksum, applied_at)
+        VALUES (${migration.version}, ${migration.name}, ${migration.checksum}, ${dateTimeLiteral(Date.now())})`
+          .text,
+    });
+    result.applied.push(migration.name);
+  }
+  return result;
+}

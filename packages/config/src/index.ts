@@ -1,0 +1,106 @@
+// Configuration from the environment, parsed once at start-up with zod (SPEC 7).
+// Each service composes the pieces it needs; a bad or missing value stops the
+// service with a message that names the variable.
+import { z } from 'zod';
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Parses `env` with `shape`; throws a ConfigError naming every bad variable. */
+export function parseEnv<T extends z.ZodRawShape>(
+  shape: T,
+  env: NodeJS.ProcessEnv = process.env,
+): z.infer<z.ZodObject<T>> {
+  const result = z.object(shape).safeParse(env);
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((issue) => {
+    const name = issue.path.join('.') || '(environment)';
+    const got = env[String(issue.path[0])];
+    return `  ${name}: ${issue.message}${got === undefined ? ' (not set)' : ` (got ${JSON.stringify(got)})`}`;
+  });
+  throw new ConfigError(`invalid configuration:\n${problems.join('\n')}`);
+}
+
+/** Runs `parse` and exits the process with the error's message if it fails. */
+export function loadConfigOrExit<T>(parse: () => T): T {
+  try {
+    return parse();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`${error.message}\n`);
+      process.exit(2);
+    }
+    throw error;
+  }
+}
+
+const nonEmpty = z.string().trim().min(1, 'must not be empty');
+
+export const port = (fallback: number) => z.coerce.number().int().min(0).max(65535).default(fallback);
+
+export const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+
+const httpUrl = z
+  .string()
+  .trim()
+  .refine((value) => /^https?:\/\/[^\s]+$/.test(value), 'must be an http(s) URL');
+
+const brokerList = z
+  .string()
+  .trim()
+  .transform((value) => value.split(',').map((b) => b.trim()))
+  .refine((list) => list.length > 0 && list.every((b) => /^[^\s:]+:\d{1,5}$/.test(b)), {
+    message: 'must be a comma-separated list of host:port',
+  });
+
+export const logLevel = z
+  .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+  .default('info');
+
+/** Kafka connection and topic names (SPEC 7). */
+export const kafkaShape = {
+  KAFKA_BROKERS: brokerList.default(['127.0.0.1:9092']),
+  KAFKA_CLIENT_ID: nonEmpty.default('optout'),
+  TOPIC_PUSH_SENT: nonEmpty.default('push-sent'),
+  TOPIC_CAMPAIGN_INTERACTION: nonEmpty.default('campaign-interaction'),
+  TOPIC_APP_EVENT: nonEmpty.default('app-event'),
+  TOPIC_CONSENT_CHANGE: nonEmpty.default('consent-change'),
+  TOPIC_DLQ: nonEmpty.default('optout-dlq'),
+  /** Erasure requests, co-partitioned with the inputs so they apply in order per user. */
+  TOPIC_CONTROL: nonEmpty.default('optout-control'),
+  /** Compacted changelog of per-user state, co-partitioned with the inputs. */
+  TOPIC_STATE: nonEmpty.default('optout-ingest-state'),
+  SCHEMA_REGISTRY_URL: httpUrl.optional(),
+};
+
+/** ClickHouse connection (SPEC 7). */
+export const clickhouseShape = {
+  CLICKHOUSE_URL: httpUrl.default('http://127.0.0.1:8123'),
+  CLICKHOUSE_USER: z.string().default('default'),
+  CLICKHOUSE_PASSWORD: z.string().default(''),
+  CLICKHOUSE_DATABASE: z
+    .string()
+    .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be a plain identifier')
+    .default('optout'),
+};
+
+export const httpShape = (defaultPort: number) => ({
+  HTTP_HOST: nonEmpty.default('127.0.0.1'),
+  HTTP_PORT: port(defaultPort),
+});
+
+export const loggingShape = { LOG_LEVEL: logLevel };
+
+export type KafkaConfig = z.infer<z.ZodObject<typeof kafkaShape>>;
+export type ClickHouseConfig = z.infer<z.ZodObject<typeof clickhouseShape>>;
+
+/** The four input topics of a Kafka config, in a fixed order. */
+export function inputTopics(config: KafkaConfig) {
+  return {
+    pushSent: config.TOPIC_PUSH_SENT,
+    campaignInteraction: config.TOPIC_CAMPAIGN_INTERACTION,
+    appEvent: config.TOPIC_APP_EVENT,
+    consentChange: config.TOPIC_CONSENT_CHANGE,
+  } as const;
+}

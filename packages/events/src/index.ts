@@ -1,0 +1,42 @@
+// @optout/events: the input records (SPEC 2), their wire format, decoding,
+// validation and producing.
+export { benchDecode } from './bench.ts';
+export {
+  createEventCodec,
+  type DecodeFailureReason,
+  type DecodeResult,
+  type EventCodec,
+  type EventCodecOptions,
+  SchemaNotPreparedError,
+} from './codec.ts';
+export { type EventMessage, eventKey, type SendEventsOptions, sendEvents, toMessage } from './produce.ts';
+export {
+  parseAvroSchema,
+  type RegisteredSchema,
+  type SchemaRegistry,
+  UnknownSchemaError,
+} from './registry.ts';
+export {
+  type BundledRegistryOptions,
+  bundledSchemaRegistry,
+  staticSchemaRegistry,
+} from './registry-bundled.ts';
+export { createSchemaRegistry, type SchemaRegistryOptions } from './registry-config.ts';
+export { type HttpRegistryOptions, httpSchemaRegistry } from './registry-http.ts';
+export {
+  type BundledSchema,
+  bundledReaderTypes,
+  DEFAULT_SCHEMAS_DIR,
+  loadBundledSchemas,
+  type ManifestEntry,
+} from './schemas.ts';
+export * from './types.ts';
+export { MAX_ID_LENGTH, MAX_OCCURRED_AT, MIN_OCCURRED_AT, validateEvent } from './validate.ts';
+export {
+  MAGIC_BYTE,
+  WIRE_HEADER_BYTES,
+  type WireHeaderError,
+  wireHeaderError,
+  wireSchemaId,
+  writeWireHeader,
+} from './wire.ts';

@@ -1,0 +1,174 @@
+// sendEvents against the real Kafka of the local stack: records come back
+// decodable, keyed <app_id>:<user_id>, on the partition kafkajs's default
+// (Java-compatible murmur2) partitioner gives for the key, the same partition
+// number in every topic (co-partitioning).
+import { type Admin, Kafka, type KafkaMessage, logLevel, Partitioners } from 'kafkajs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { testStack } from '../../../test/support/env.ts';
+import { uniqueName } from '../../../test/support/names.ts';
+import { createEventCodec } from './codec.ts';
+import {
+  sampleAppEvent,
+  sampleCampaignInteraction,
+  sampleConsentChange,
+  samplePushSent,
+} from './fixtures.ts';
+import { eventKey, sendEvents } from './produce.ts';
+import { bundledSchemaRegistry } from './registry-bundled.ts';
+import { DEFAULT_SUBJECTS, EVENT_KINDS, type EventKind, type InputEvent } from './types.ts';
+
+const PARTITIONS = 3;
+// The default partitioner is what is under test: only silence its v2 notice.
+process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1';
+
+const topics = Object.fromEntries(EVENT_KINDS.map((kind) => [kind, uniqueName(`events_${kind}`)])) as Record<
+  EventKind,
+  string
+>;
+let kafka: Kafka;
+let admin: Admin;
+
+beforeAll(async () => {
+  kafka = new Kafka({
+    clientId: 'events-integration',
+    brokers: testStack().brokers,
+    logLevel: logLevel.ERROR,
+  });
+  admin = kafka.admin();
+  await admin.connect();
+  await admin.createTopics({
+    waitForLeaders: true,
+    topics: Object.values(topics).map((topic) => ({
+      topic,
+      numPartitions: PARTITIONS,
+      replicationFactor: 1,
+    })),
+  });
+});
+
+afterAll(async () => {
+  await admin?.deleteTopics({ topics: Object.values(topics) }).catch(() => undefined);
+  await admin?.disconnect();
+});
+
+/** Two events of every kind for each of `users` (app-1 and app-2). */
+function inputsFor(users: string[]): InputEvent[] {
+  return users.flatMap((user, i): InputEvent[] => {
+    const common = { app_id: `app-${(i % 2) + 1}`, user_id: user };
+    return [1, 2].flatMap((n): InputEvent[] => [
+      {
+        kind: 'pushSent',
+        event: samplePushSent({ ...common, event_id: `p-${user}-${n}`, message_id: `m-${n}` }),
+      },
+      {
+        kind: 'campaignInteraction',
+        event: sampleCampaignInteraction({ ...common, event_id: `c-${user}-${n}`, interaction: 'OPEN' }),
+      },
+      {
+        kind: 'appEvent',
+        event: sampleAppEvent({ ...common, event_id: `a-${user}-${n}`, external_id: null }),
+      },
+      {
+        kind: 'consentChange',
+        event: sampleConsentChange({
+          ...common,
+          event_id: `s-${user}-${n}`,
+          status: n === 1 ? 'OPTED_OUT' : 'OPTED_IN',
+        }),
+      },
+    ]);
+  });
+}
+
+async function consumeAll(
+  count: number,
+): Promise<{ topic: string; partition: number; message: KafkaMessage }[]> {
+  const received: { topic: string; partition: number; message: KafkaMessage }[] = [];
+  const consumer = kafka.consumer({ groupId: uniqueName('events_it'), retry: { retries: 3 } });
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topics: Object.values(topics), fromBeginning: true });
+    const done = new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error(`received ${received.length} of ${count} records`)),
+        45_000,
+      );
+      consumer
+        .run({
+          eachMessage: async ({ topic, partition, message }) => {
+            received.push({ topic, partition, message });
+            if (received.length >= count) {
+              clearTimeout(timer);
+              resolve();
+            }
+          },
+        })
+        .catch(reject);
+    });
+    await done;
+  } finally {
+    await consumer.disconnect();
+  }
+  return received;
+}
+
+describe('sendEvents on a real broker', () => {
+  it('delivers decodable, keyed, co-partitioned records on the default partitioner’s partition', async () => {
+    const codec = createEventCodec({ registry: bundledSchemaRegistry(), subjects: DEFAULT_SUBJECTS });
+    const partitioner = Partitioners.DefaultPartitioner();
+    const [metadata] = (await admin.fetchTopicMetadata({ topics: [topics.pushSent] })).topics;
+    const partitionMetadata = metadata!.partitions;
+    const partitionOf = (topic: string, key: string) =>
+      partitioner({ topic, partitionMetadata, message: { key, value: null } });
+
+    // Enough users that their keys cover every partition, so the placement check means something.
+    const users: string[] = [];
+    const covered = new Set<number>();
+    for (let i = 0; covered.size < PARTITIONS || users.length < 4; i++) {
+      users.push(`user-${i}`);
+      covered.add(
+        partitionOf(
+          topics.pushSent,
+          eventKey({ app_id: `app-${((i % 2) + 1).toString()}`, user_id: `user-${i}` }),
+        ),
+      );
+    }
+    const inputs = inputsFor(users);
+
+    const producer = kafka.producer();
+    await producer.connect();
+    try {
+      const metadataOut = await sendEvents(producer, codec, topics, inputs, { batchSize: 10 });
+      expect(metadataOut.every((m) => m.errorCode === 0)).toBe(true);
+    } finally {
+      await producer.disconnect();
+    }
+
+    const received = await consumeAll(inputs.length);
+    expect(received).toHaveLength(inputs.length);
+    const kindOfTopic = new Map(EVENT_KINDS.map((kind) => [topics[kind], kind]));
+    await codec.prepare(received.map((r) => r.message.value));
+
+    const decoded: InputEvent[] = [];
+    const partitionsByKey = new Map<string, Set<number>>();
+    for (const { topic, partition, message } of received) {
+      const kind = kindOfTopic.get(topic)!;
+      const result = codec.decode(kind, message.value);
+      if (!result.ok) throw new Error(`${topic}@${partition}: ${result.reason} ${result.detail}`);
+      const key = message.key?.toString('utf8') ?? '';
+      expect(key).toBe(eventKey(result.event));
+      expect(partition, `${topic} ${key}`).toBe(partitionOf(topic, key));
+      partitionsByKey.set(key, (partitionsByKey.get(key) ?? new Set()).add(partition));
+      decoded.push({ kind, event: result.event } as InputEvent);
+    }
+
+    const byId = (list: InputEvent[]) =>
+      [...list]
+        .sort((a, b) => a.event.event_id.localeCompare(b.event.event_id))
+        .map((i) => ({ ...i, event: { ...i.event } }));
+    expect(byId(decoded)).toEqual(byId(inputs));
+    // One user's records of all four topics share one partition number.
+    for (const [key, partitions] of partitionsByKey) expect(partitions.size, key).toBe(1);
+    expect(new Set(received.map((r) => r.partition)).size).toBe(PARTITIONS);
+  });
+});

@@ -1,0 +1,144 @@
+// campaigns: the campaigns opted-out users interacted with in the lookback_days
+// before opting out, with last-touch counts, reach and opt-out rate
+// (docs/api-contract.md). Two round trips: first the top campaigns (the sort
+// and limit only need the touch facts), then last-touch, reach and names for
+// just those ids, which lets campaign_reach use its (app_id, campaign_id) key.
+import { type SqlFragment, sql } from '@optout/clickhouse';
+import { num, type Warehouse } from '../warehouse.ts';
+import { DAY_MS, type FactScope, inRange, liveOptOuts } from './scope.ts';
+
+export interface CampaignRow {
+  campaign_id: string;
+  campaign_name: string | null;
+  opt_outs: number;
+  users: number;
+  interactions: number;
+  opens: number;
+  clicks: number;
+  dismisses: number;
+  conversions: number;
+  last_touch_opt_outs: number;
+  reach: number;
+  opt_out_rate: number | null;
+}
+
+/**
+ * Latest version of each (opt-out, campaign, day-before) touch row with
+ * days_before <= L (a lookback of L days is the sum of buckets 1..L), restricted
+ * to opt-outs that are live: a deleted opt-out hides its touches.
+ */
+function touchesSql(scope: FactScope, lookbackDays: number): SqlFragment {
+  return sql`
+    SELECT transition_id, campaign_id, user_v, opens_v, clicks_v, dismisses_v, conversions_v, interactions_v
+    FROM (
+      SELECT
+        transition_id, campaign_id, days_before,
+        argMax(user_id, version) AS user_v,
+        argMax(opens, version) AS opens_v,
+        argMax(clicks, version) AS clicks_v,
+        argMax(dismisses, version) AS dismisses_v,
+        argMax(conversions, version) AS conversions_v,
+        argMax(interactions, version) AS interactions_v
+      FROM optout_campaign_touches
+      WHERE app_id = ${scope.appId} AND channel = ${scope.channel}
+        AND ${inRange(sql`optout_at`, scope.range)}
+        AND days_before >= 1 AND days_before <= ${lookbackDays}
+      GROUP BY transition_id, campaign_id, days_before
+    )
+    WHERE interactions_v > 0
+      AND transition_id IN (SELECT transition_id FROM (${liveOptOuts(scope)}))`;
+}
+
+function topCampaignsSql(scope: FactScope, lookbackDays: number, limit: number): SqlFragment {
+  return sql`
+    SELECT
+      campaign_id,
+      uniqExact(transition_id) AS opt_outs,
+      uniqExact(user_v) AS users,
+      sum(interactions_v) AS interactions,
+      sum(opens_v) AS opens,
+      sum(clicks_v) AS clicks,
+      sum(dismisses_v) AS dismisses,
+      sum(conversions_v) AS conversions
+    FROM (${touchesSql(scope, lookbackDays)})
+    GROUP BY campaign_id
+    ORDER BY opt_outs DESC, campaign_id ASC
+    LIMIT ${limit}`;
+}
+
+/** Opt-outs whose latest interaction in [t - L days, t) was with the campaign. */
+function lastTouchSql(scope: FactScope, lookbackDays: number, ids: string[]): SqlFragment {
+  return sql`
+    SELECT last_touch_campaign_id AS campaign_id, count() AS last_touch_opt_outs
+    FROM (${liveOptOuts(scope)})
+    WHERE last_touch_campaign_id IN ${ids}
+      AND last_touch_at_ms >= occurred_at_ms - ${lookbackDays * DAY_MS}
+    GROUP BY campaign_id`;
+}
+
+/** Distinct users sent a push of the campaign in [start - L days, end). */
+function reachSql(scope: FactScope, lookbackDays: number, ids: string[]): SqlFragment {
+  const widened = {
+    start: new Date(scope.range.start.getTime() - lookbackDays * DAY_MS),
+    end: scope.range.end,
+  };
+  return sql`
+    SELECT campaign_id, uniqExact(user_id) AS reach
+    FROM campaign_reach
+    WHERE app_id = ${scope.appId} AND campaign_id IN ${ids} AND ${inRange(sql`sent_at`, widened)}
+    GROUP BY campaign_id`;
+}
+
+/** Latest known name: the one observed last, ties broken by the larger event_id. */
+function namesSql(scope: FactScope, ids: string[]): SqlFragment {
+  return sql`
+    SELECT campaign_id, argMax(campaign_name, tuple(observed_at_ms, event_id)) AS name
+    FROM campaign_names
+    WHERE app_id = ${scope.appId} AND campaign_id IN ${ids}
+    GROUP BY campaign_id`;
+}
+
+export async function campaigns(
+  warehouse: Warehouse,
+  scope: FactScope,
+  lookbackDays: number,
+  limit: number,
+  timeoutMs: number,
+): Promise<CampaignRow[]> {
+  const top = await warehouse.rows(topCampaignsSql(scope, lookbackDays, limit), {
+    timeoutMs,
+    label: 'campaigns_top',
+  });
+  if (top.length === 0) return [];
+  const ids = top.map((row) => String(row.campaign_id));
+  const [lastTouch, reach, names] = await Promise.all([
+    warehouse.rows(lastTouchSql(scope, lookbackDays, ids), { timeoutMs, label: 'campaigns_last_touch' }),
+    warehouse.rows(reachSql(scope, lookbackDays, ids), { timeoutMs, label: 'campaigns_reach' }),
+    warehouse.rows(namesSql(scope, ids), { timeoutMs, label: 'campaigns_names' }),
+  ]);
+  const byId = <K extends string>(rows: Record<string, unknown>[], key: K) =>
+    new Map(rows.map((row) => [String(row.campaign_id), row[key]]));
+  const lastTouchById = byId(lastTouch, 'last_touch_opt_outs');
+  const reachById = byId(reach, 'reach');
+  const nameById = byId(names, 'name');
+  // `top` is already sorted by opt_outs desc, campaign_id asc.
+  return top.map((row) => {
+    const id = String(row.campaign_id);
+    const users = num(row.users);
+    const reachCount = reachById.has(id) ? num(reachById.get(id)) : 0;
+    return {
+      campaign_id: id,
+      campaign_name: nameById.has(id) ? String(nameById.get(id)) : null,
+      opt_outs: num(row.opt_outs),
+      users,
+      interactions: num(row.interactions),
+      opens: num(row.opens),
+      clicks: num(row.clicks),
+      dismisses: num(row.dismisses),
+      conversions: num(row.conversions),
+      last_touch_opt_outs: lastTouchById.has(id) ? num(lastTouchById.get(id)) : 0,
+      reach: reachCount,
+      opt_out_rate: reachCount === 0 ? null : users / reachCount,
+    };
+  });
+}

@@ -1,0 +1,167 @@
+// Running fact queries on ClickHouse with a time limit, and mapping failures
+// to API errors: unreachable -> 503, over the limit -> 504 (SPEC 5).
+//
+// Each query gets its own query_id so that it can be stopped: aborting the
+// HTTP request only stops the client, the server query keeps running (reference
+// doc 3), so on a client-side deadline or a disconnected export we also send
+// `KILL QUERY WHERE query_id = ... ASYNC`. A read-only user may kill its own
+// queries (checked on 18.16 with the readonly=2 profile); if the KILL fails,
+// the server's own max_execution_time still ends the query, so the failure is
+// only logged.
+import { randomUUID } from 'node:crypto';
+import type { ClickHouseClient } from '@clickhouse/client';
+import {
+  clickhouseErrorCode,
+  isTimeout,
+  isUnavailable,
+  type SqlFragment,
+  sql,
+  streamGuard,
+} from '@optout/clickhouse';
+import type { Logger } from '@optout/observability';
+import { ApiError } from './errors.ts';
+
+export interface QueryOptions {
+  /** Client deadline; the server limit (max_execution_time, whole seconds) is rounded up from it. */
+  timeoutMs: number;
+  /** What the query is for, in logs. */
+  label: string;
+}
+
+export type JsonRow = Record<string, unknown>;
+
+/** An open streamed result; `cancel` stops the server query too. */
+export interface RowStream {
+  rows: AsyncGenerator<JsonRow, void, undefined>;
+  cancel(): void;
+}
+
+export class Warehouse {
+  constructor(
+    private readonly client: ClickHouseClient,
+    private readonly log: Logger,
+  ) {}
+
+  private settings(timeoutMs: number) {
+    return { max_execution_time: Math.max(1, Math.ceil(timeoutMs / 1000)) };
+  }
+
+  /** Runs a bounded SELECT and returns its rows (JSONEachRow: 64-bit integers come back as strings). */
+  async rows<T extends JsonRow = JsonRow>(query: SqlFragment, options: QueryOptions): Promise<T[]> {
+    const queryId = randomUUID();
+    const controller = new AbortController();
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      controller.abort();
+    }, options.timeoutMs);
+    try {
+      const result = await this.client.query({
+        query: query.text,
+        format: 'JSONEachRow',
+        query_id: queryId,
+        abort_signal: controller.signal,
+        // Buffer the (small) result on the server so an error is a real HTTP
+        // 500 with its code, not text appended to a 200 body.
+        clickhouse_settings: { ...this.settings(options.timeoutMs), wait_end_of_query: 1 },
+      });
+      return await result.json<T>();
+    } catch (error) {
+      if (timedOut) this.kill(queryId, options.label);
+      throw this.toApiError(error, timedOut, options.label, queryId);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /**
+   * Starts a streamed SELECT (JSONEachRow). Resolves once ClickHouse has
+   * answered with a status, so errors before the first byte still map to a JSON
+   * error; later errors (an appended `Code: NNN` line) are thrown by `rows`.
+   */
+  async stream(query: SqlFragment, options: QueryOptions): Promise<RowStream> {
+    const queryId = randomUUID();
+    const controller = new AbortController();
+    let timedOut = false;
+    let finished = false;
+    const cancel = () => {
+      clearTimeout(timer);
+      if (finished) return;
+      finished = true;
+      controller.abort();
+      this.kill(queryId, options.label);
+    };
+    const timer = setTimeout(() => {
+      timedOut = true;
+      cancel();
+    }, options.timeoutMs);
+    let result: Awaited<ReturnType<ClickHouseClient['query']>>;
+    try {
+      result = await this.client.query({
+        query: query.text,
+        format: 'JSONEachRow',
+        query_id: queryId,
+        abort_signal: controller.signal,
+        clickhouse_settings: this.settings(options.timeoutMs),
+      });
+    } catch (error) {
+      clearTimeout(timer);
+      if (timedOut) this.kill(queryId, options.label);
+      throw this.toApiError(error, timedOut, options.label, queryId);
+    }
+    const toApiError = this.toApiError.bind(this);
+    async function* rows(): AsyncGenerator<JsonRow, void, undefined> {
+      try {
+        for await (const row of streamGuard(result.stream())) yield row.json<JsonRow>();
+        finished = true;
+      } catch (error) {
+        throw toApiError(error, timedOut, options.label, queryId);
+      } finally {
+        // Normal end: nothing to stop. Early return (client gone) or error: stop the server query.
+        cancel();
+      }
+    }
+    return { rows: rows(), cancel };
+  }
+
+  /** Fire-and-forget KILL of a query this service started. */
+  kill(queryId: string, label: string): void {
+    this.client
+      .command({ query: sql`KILL QUERY WHERE query_id = ${queryId} ASYNC`.text })
+      .then(() => this.log.info({ query_id: queryId, label }, 'query_killed'))
+      .catch((error: unknown) =>
+        this.log.warn({ query_id: queryId, label, err: error }, 'query_kill_failed'),
+      );
+  }
+
+  /** Is ClickHouse reachable (for /readyz)? */
+  async ping(): Promise<boolean> {
+    try {
+      const result = await this.client.ping();
+      return result.success;
+    } catch {
+      return false;
+    }
+  }
+
+  private toApiError(error: unknown, timedOut: boolean, label: string, queryId: string): ApiError {
+    if (error instanceof ApiError) return error;
+    if (timedOut || isTimeout(error)) {
+      this.log.warn({ label, query_id: queryId }, 'query_timeout');
+      return new ApiError('timeout', 'the query took longer than its time limit; try a shorter range');
+    }
+    if (isUnavailable(error)) {
+      this.log.warn({ label, query_id: queryId, err: error }, 'clickhouse_unavailable');
+      return new ApiError('unavailable', 'the analytics database is unavailable; retry later');
+    }
+    this.log.error({ label, query_id: queryId, code: clickhouseErrorCode(error), err: error }, 'query_failed');
+    return new ApiError('internal', 'the query failed');
+  }
+}
+
+/** ClickHouse JSON numbers: UInt64/Int64 arrive as strings, smaller types as numbers. */
+export function num(value: unknown): number {
+  const n = typeof value === 'number' ? value : Number(value);
+  if (!Number.isFinite(n)) throw new TypeError(`expected a number from ClickHouse, got ${JSON.stringify(value)}`);
+  return n;
+}

@@ -1,0 +1,132 @@
+// Sending simulated records to Kafka: valid events through the event package's
+// codec (Avro, Confluent wire format, key `<app_id>:<user_id>`, kafkajs's default
+// partitioner); malformed records raw, as a broken producer would. The model
+// knows nothing about Kafka; this file knows nothing about opt-outs.
+import {
+  createEventCodec,
+  createSchemaRegistry,
+  DEFAULT_SUBJECTS,
+  EVENT_KINDS,
+  type EventCodec,
+  type EventKind,
+  eventKey,
+  type InputEvent,
+  subjectsForTopics,
+} from '@optout/events';
+import { createKafka } from '@optout/kafka';
+import type { Message, Producer, TopicMessages } from 'kafkajs';
+import type { SimRecord } from './model/malformed.ts';
+
+export interface SenderOptions {
+  brokers: string[];
+  clientId?: string;
+  topics: Readonly<Record<EventKind, string>>;
+  schemaRegistryUrl?: string | undefined;
+  /** kafkajs acks: -1 all in-sync replicas (default), 1 leader only. */
+  acks?: number;
+  /** sendBatch requests in flight at once (default 2): generation of the next batch overlaps the send. */
+  maxInFlight?: number;
+}
+
+export interface SendTotals {
+  events: number;
+  malformed: number;
+  bytes: number;
+}
+
+export interface Sender {
+  /** Queues one batch; resolves once it is in flight (at most maxInFlight batches are). */
+  send(records: readonly SimRecord[]): Promise<void>;
+  /** Waits until every queued batch is acknowledged. */
+  flush(): Promise<void>;
+  readonly totals: SendTotals;
+  close(): Promise<void>;
+}
+
+function encodeInput(codec: EventCodec, input: InputEvent): Buffer {
+  switch (input.kind) {
+    case 'pushSent':
+      return codec.encodeSync(input.kind, input.event);
+    case 'campaignInteraction':
+      return codec.encodeSync(input.kind, input.event);
+    case 'appEvent':
+      return codec.encodeSync(input.kind, input.event);
+    case 'consentChange':
+      return codec.encodeSync(input.kind, input.event);
+  }
+}
+
+/** The Kafka messages of a batch, grouped by topic. Counts into `totals`. */
+export function toTopicMessages(
+  codec: EventCodec,
+  topics: Readonly<Record<EventKind, string>>,
+  records: readonly SimRecord[],
+  totals: SendTotals,
+): TopicMessages[] {
+  const byTopic = new Map<string, Message[]>();
+  const push = (topic: string, message: Message) => {
+    let list = byTopic.get(topic);
+    if (!list) {
+      list = [];
+      byTopic.set(topic, list);
+    }
+    list.push(message);
+    totals.bytes += (message.value as Buffer).length;
+  };
+  for (const record of records) {
+    if (record.kind === 'malformed') {
+      totals.malformed++;
+      const value = record.event ? encodeInput(codec, record.event) : Buffer.from(record.value ?? []);
+      push(topics[record.topic], { key: record.key, value });
+    } else {
+      totals.events++;
+      push(topics[record.kind], { key: eventKey(record.event), value: encodeInput(codec, record) });
+    }
+  }
+  return Array.from(byTopic, ([topic, messages]) => ({ topic, messages }));
+}
+
+export async function createSender(options: SenderOptions): Promise<Sender> {
+  const codec = createEventCodec({
+    registry: createSchemaRegistry({ url: options.schemaRegistryUrl }),
+    // The bundled manifest knows the default subjects only, whatever the topics are named;
+    // a real registry has one subject per topic (TopicNameStrategy).
+    subjects: options.schemaRegistryUrl ? subjectsForTopics(options.topics) : DEFAULT_SUBJECTS,
+  });
+  await codec.prepareEncode(EVENT_KINDS);
+  const kafka = createKafka({ brokers: options.brokers, clientId: options.clientId ?? 'optout-simulator' });
+  // The default partitioner (murmur2, like Java's): co-partitioning by key (SPEC 2).
+  const producer: Producer = kafka.producer({ allowAutoTopicCreation: false });
+  await producer.connect();
+  const maxInFlight = Math.max(1, options.maxInFlight ?? 2);
+  const inFlight = new Set<Promise<void>>();
+  let failure: unknown = null;
+  const totals: SendTotals = { events: 0, malformed: 0, bytes: 0 };
+
+  return {
+    totals,
+    async send(records) {
+      if (failure) throw failure;
+      if (records.length === 0) return;
+      const topicMessages = toTopicMessages(codec, options.topics, records, totals);
+      const request = producer
+        .sendBatch({ topicMessages, acks: options.acks ?? -1 })
+        .then(() => undefined)
+        .catch((error: unknown) => {
+          failure ??= error;
+        });
+      const tracked = request.finally(() => inFlight.delete(tracked));
+      inFlight.add(tracked);
+      while (inFlight.size >= maxInFlight) await Promise.race(inFlight);
+      if (failure) throw failure;
+    },
+    async flush() {
+      await Promise.all(inFlight);
+      if (failure) throw failure;
+    },
+    async close() {
+      await Promise.allSettled(inFlight);
+      await producer.disconnect();
+    },
+  };
+}

@@ -1,0 +1,170 @@
+// A real pipeline for a test: unique topics and a unique ClickHouse database on
+// the local stack, events produced through the event package, and ingest
+// instances run in-process (startIngest) or as child processes (for kill -9).
+// Everything is removed by cleanup().
+import { type ChildProcess, spawn } from 'node:child_process';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { type ClickHouseClient, createClickHouseClient, createDatabase, dropDatabase, migrate } from '@optout/clickhouse';
+import {
+  createEventCodec,
+  createSchemaRegistry,
+  DEFAULT_SUBJECTS,
+  type EventCodec,
+  type EventKind,
+  type InputEvent,
+  sendEvents,
+} from '@optout/events';
+import { createKafka, ensureTopics } from '@optout/kafka';
+import type { Admin, Message, Producer } from 'kafkajs';
+import { type IngestConfig, type IngestHandle, ingestShape, startIngest } from '../../services/ingest/src/index.ts';
+import { parseEnv } from '../../packages/config/src/index.ts';
+import { testStack } from './env.ts';
+import { uniqueName } from './names.ts';
+
+const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+
+export interface TestPipeline {
+  database: string;
+  groupId: string;
+  topics: Record<EventKind, string>;
+  controlTopic: string;
+  dlqTopic: string;
+  partitions: number;
+  /** Writer client on the test database. */
+  clickhouse: ClickHouseClient;
+  admin: Admin;
+  codec: EventCodec;
+  /** The env an ingest (or query) process needs to use these topics and this database. */
+  env: Record<string, string>;
+  produce(events: readonly InputEvent[]): Promise<void>;
+  produceRaw(topic: string, messages: Message[]): Promise<void>;
+  startIngest(overrides?: Record<string, string>): Promise<IngestHandle>;
+  /** `npm run ingest` as a child process (so a test can kill -9 it). */
+  spawnIngest(overrides?: Record<string, string>): ChildProcess;
+  /** Resolves when the group's committed offsets reach the end of every topic. */
+  waitForCaughtUp(timeoutMs?: number): Promise<void>;
+  cleanup(): Promise<void>;
+}
+
+export async function createTestPipeline(options: { partitions?: number; prefix?: string } = {}): Promise<TestPipeline> {
+  const stack = testStack();
+  const prefix = uniqueName(options.prefix ?? 't');
+  const partitions = options.partitions ?? 3;
+  const topics: Record<EventKind, string> = {
+    pushSent: `${prefix}.push-sent`,
+    campaignInteraction: `${prefix}.campaign-interaction`,
+    appEvent: `${prefix}.app-event`,
+    consentChange: `${prefix}.consent-change`,
+  };
+  const controlTopic = `${prefix}.control`;
+  const dlqTopic = `${prefix}.dlq`;
+  const database = prefix.replace(/[^A-Za-z0-9_]/g, '_');
+  const groupId = `${prefix}.ingest`;
+
+  const kafka = createKafka({ brokers: stack.brokers, clientId: `${prefix}-test` });
+  const admin = kafka.admin();
+  await admin.connect();
+  await ensureTopics(admin, { coPartitioned: [...Object.values(topics), controlTopic], dlq: dlqTopic, partitions });
+  const producer: Producer = kafka.producer({ allowAutoTopicCreation: false });
+  await producer.connect();
+
+  const root = createClickHouseClient({ url: stack.clickhouseUrl, username: stack.clickhouseUser, password: stack.clickhousePassword });
+  await createDatabase(root, database);
+  await migrate(root, { database });
+  const clickhouse = createClickHouseClient({
+    url: stack.clickhouseUrl,
+    username: stack.clickhouseUser,
+    password: stack.clickhousePassword,
+    database,
+  });
+
+  // Test topics have unique names; the bundled registry knows the default subjects.
+  const codec = createEventCodec({ registry: createSchemaRegistry(), subjects: DEFAULT_SUBJECTS });
+  const env: Record<string, string> = {
+    KAFKA_BROKERS: stack.brokers.join(','),
+    KAFKA_GROUP_ID: groupId,
+    TOPIC_PUSH_SENT: topics.pushSent,
+    TOPIC_CAMPAIGN_INTERACTION: topics.campaignInteraction,
+    TOPIC_APP_EVENT: topics.appEvent,
+    TOPIC_CONSENT_CHANGE: topics.consentChange,
+    TOPIC_CONTROL: controlTopic,
+    TOPIC_DLQ: dlqTopic,
+    CLICKHOUSE_URL: stack.clickhouseUrl,
+    CLICKHOUSE_USER: stack.clickhouseUser,
+    CLICKHOUSE_PASSWORD: stack.clickhousePassword,
+    CLICKHOUSE_DATABASE: database,
+    HTTP_PORT: '0',
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
+    INGEST_MIGRATE: 'false',
+    INGEST_SESSION_TIMEOUT_MS: '10000',
+  };
+  const running: IngestHandle[] = [];
+  const children: ChildProcess[] = [];
+
+  return {
+    database,
+    groupId,
+    topics,
+    controlTopic,
+    dlqTopic,
+    partitions,
+    clickhouse,
+    admin,
+    codec,
+    env,
+    async produce(events) {
+      await sendEvents(producer, codec, topics, events);
+    },
+    async produceRaw(topic, messages) {
+      await producer.send({ topic, messages });
+    },
+    async startIngest(overrides = {}) {
+      const config: IngestConfig = parseEnv(ingestShape, { ...env, ...overrides });
+      const handle = await startIngest(config);
+      running.push(handle);
+      return handle;
+    },
+    spawnIngest(overrides = {}) {
+      const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'services/ingest/src/main.ts')], {
+        cwd: repoRoot,
+        env: { ...process.env, ...env, ...overrides },
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
+      children.push(child);
+      return child;
+    },
+    async waitForCaughtUp(timeoutMs = 60_000) {
+      const until = Date.now() + timeoutMs;
+      const all = [...Object.values(topics), controlTopic];
+      let behind = '';
+      while (Date.now() < until) {
+        behind = '';
+        const committed = await admin.fetchOffsets({ groupId, topics: all });
+        for (const topic of all) {
+          const ends = await admin.fetchTopicOffsets(topic);
+          const mine = committed.find((c) => c.topic === topic);
+          for (const end of ends) {
+            const at = mine?.partitions.find((p) => p.partition === end.partition)?.offset ?? '-1';
+            const target = Number(end.high);
+            if (target > 0 && Number(at) < target) behind += ` ${topic}[${end.partition}] ${at}/${target}`;
+          }
+        }
+        if (behind === '') return;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      throw new Error(`ingest did not catch up within ${timeoutMs} ms; behind:${behind}`);
+    },
+    async cleanup() {
+      for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
+      await Promise.all(running.map((h) => h.stop().catch(() => {})));
+      await producer.disconnect();
+      await admin.deleteTopics({ topics: [...Object.values(topics), controlTopic, dlqTopic] }).catch(() => {});
+      await admin.deleteGroups([groupId]).catch(() => {});
+      await admin.disconnect();
+      await clickhouse.close();
+      await dropDatabase(root, database);
+      await root.close();
+    },
+  };
+}
