@@ -16,8 +16,31 @@ describe('pipeline smoke', () => {
     const t = Date.now() - 2 * HOUR;
     const base = { app_id: 'app-1', user_id: 'u-1' };
     await p.produce([
-      { kind: 'pushSent', event: { ...base, event_id: 'p1', occurred_at: t - HOUR, message_id: 'm1', campaign_id: 'c1', campaign_name: 'Spring', platform: 'ios' } },
-      { kind: 'consentChange', event: { ...base, event_id: 'o1', occurred_at: t, channel: 'PUSH', status: 'OPTED_OUT', source: 'os_settings', external_id: 'ext-1', identifiers: { email: 'a@b.c' } } },
+      {
+        kind: 'pushSent',
+        event: {
+          ...base,
+          event_id: 'p1',
+          occurred_at: t - HOUR,
+          message_id: 'm1',
+          campaign_id: 'c1',
+          campaign_name: 'Spring',
+          platform: 'ios',
+        },
+      },
+      {
+        kind: 'consentChange',
+        event: {
+          ...base,
+          event_id: 'o1',
+          occurred_at: t,
+          channel: 'PUSH',
+          status: 'OPTED_OUT',
+          source: 'os_settings',
+          external_id: 'ext-1',
+          identifiers: { email: 'a@b.c' },
+        },
+      },
     ]);
     await p.startIngest();
     await p.waitForCaughtUp();
@@ -34,7 +57,9 @@ describe('pipeline smoke', () => {
     expect(rows[0]!.transition_id).toBe('o1');
     expect(rows[0]!.kind).toBe('OPT_OUT');
     expect(rows[0]!.pushes_before[0]).toBe(1);
-    const names = await (await p.clickhouse.query({ query: 'SELECT campaign_name FROM campaign_names', format: 'JSONEachRow' })).json();
+    const names = await (
+      await p.clickhouse.query({ query: 'SELECT campaign_name FROM campaign_names', format: 'JSONEachRow' })
+    ).json();
     expect(names).toEqual([{ campaign_name: 'Spring' }]);
   });
 });

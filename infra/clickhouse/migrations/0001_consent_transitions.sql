@@ -10,6 +10,7 @@ CREATE TABLE IF NOT EXISTS consent_transitions
     occurred_at DateTime('UTC'),        -- t, truncated to the second (for ranges and partitions)
     transition_id String,                -- event_id of the ConsentChange that made the transition
     user_id String,
+    key_hash UInt32,                     -- Kafka murmur2 of '<app_id>:<user_id>': restore finds a partition's facts by it
     kind Enum8('OPT_OUT' = 1, 'OPT_IN' = 2),
     occurred_at_ms Int64,                -- t exactly, epoch milliseconds
     source Nullable(String),

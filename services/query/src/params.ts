@@ -27,7 +27,7 @@ const intParam = (min: number, max: number, fallback: number, description: strin
     .describe(`${description} (${min}..${max}, default ${fallback})`);
 };
 
-const enumParam = <T extends readonly [string, ...string[]]>(values: T, description: string) =>
+const enumParam = <const T extends readonly [string, ...string[]]>(values: T, description: string) =>
   z.enum(values, { error: `must be one of ${values.join(', ')}` }).describe(description);
 
 // period/from/to/tz are checked together by periods.ts (cross-field rules); the

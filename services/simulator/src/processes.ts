@@ -37,7 +37,12 @@ export interface ServiceProcess {
   logTail(lines?: number): string;
 }
 
-export function startService(name: string, script: string, env: NodeJS.ProcessEnv, logFile: string): ServiceProcess {
+export function startService(
+  name: string,
+  script: string,
+  env: NodeJS.ProcessEnv,
+  logFile: string,
+): ServiceProcess {
   mkdirSync(dirname(logFile), { recursive: true });
   const out = openSync(logFile, 'a');
   const child: ChildProcess = spawn('npm', ['run', '-s', script], {
@@ -118,9 +123,16 @@ export function groupRssBytes(pgid: number): number {
 }
 
 /** Runs `npm run -s <script>` to completion; resolves with its exit code and output. */
-export function runScript(script: string, env: NodeJS.ProcessEnv): Promise<{ code: number | null; output: string }> {
+export function runScript(
+  script: string,
+  env: NodeJS.ProcessEnv,
+): Promise<{ code: number | null; output: string }> {
   return new Promise((done) => {
-    const child = spawn('npm', ['run', '-s', script], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('npm', ['run', '-s', script], {
+      cwd: REPO_ROOT,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let output = '';
     child.stdout.on('data', (chunk: Buffer) => {
       output += chunk.toString();

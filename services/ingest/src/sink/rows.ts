@@ -23,20 +23,22 @@ export function emptyFactRows(): FactRows {
   return { consent_transitions: [], optout_campaign_touches: [], optout_event_counts: [] };
 }
 
-export function addFacts(
-  rows: FactRows,
-  appId: string,
-  userId: string,
-  facts: TransitionFacts,
-  version: number,
-): void {
+export interface UserRef {
+  appId: string;
+  userId: string;
+  keyHash: number;
+}
+
+export function addFacts(rows: FactRows, user: UserRef, facts: TransitionFacts, version: number): void {
   const { transition, channel } = facts;
+  const { appId, userId } = user;
   rows.consent_transitions.push({
     app_id: appId,
     channel,
     occurred_at: seconds(transition.t),
     transition_id: transition.id,
     user_id: userId,
+    key_hash: user.keyHash,
     kind: transition.kind,
     occurred_at_ms: transition.t,
     source: transition.source,
@@ -80,17 +82,17 @@ export function addFacts(
 /** A tombstone: same key columns, higher version, is_deleted = 1. */
 export function addRemoval(
   rows: FactRows,
-  appId: string,
-  userId: string,
+  user: UserRef,
   removal: { channel: string; id: string; t: number },
   version: number,
 ): void {
   rows.consent_transitions.push({
-    app_id: appId,
+    app_id: user.appId,
     channel: removal.channel,
     occurred_at: seconds(removal.t),
     transition_id: removal.id,
-    user_id: userId,
+    user_id: user.userId,
+    key_hash: user.keyHash,
     kind: 'OPT_OUT',
     occurred_at_ms: removal.t,
     source: null,

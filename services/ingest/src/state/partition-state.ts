@@ -3,7 +3,7 @@
 // batch touched into fact rows.
 import type { InputEvent } from '@optout/events';
 import { addFacts, addRemoval, emptyFactRows, type FactRows } from '../sink/rows.ts';
-import { changedFacts, currentTransitions } from './facts.ts';
+import { changedFacts } from './facts.ts';
 import { UserState } from './user-state.ts';
 
 export interface ApplyOutcome {
@@ -71,19 +71,10 @@ export class PartitionState {
     for (const user of touched) {
       if (user.consent.size === 0 && user.written.size === 0) continue;
       const { upserts, removals } = changedFacts(user, frozenBefore);
-      for (const facts of upserts) addFacts(rows, user.appId, user.userId, facts, version);
-      for (const removal of removals) addRemoval(rows, user.appId, user.userId, removal, version);
+      for (const facts of upserts) addFacts(rows, user, facts, version);
+      for (const removal of removals) addRemoval(rows, user, removal, version);
     }
     return rows;
-  }
-
-  /** After a restore: every transition the history implies is already in ClickHouse. */
-  markRestoredAsWritten(): void {
-    for (const user of this.users.values()) {
-      for (const { channel, transition } of currentTransitions(user)) {
-        user.written.set(transition.id, { channel, digest: '', t: transition.t });
-      }
-    }
   }
 
   erase(appId: string, userId: string): boolean {
@@ -93,7 +84,7 @@ export class PartitionState {
   prune(horizon: number): void {
     for (const [key, user] of this.users) {
       user.prune(horizon);
-      if (user.eventCount() === 0) this.users.delete(key);
+      if (user.eventCount() === 0 && user.written.size === 0) this.users.delete(key);
     }
   }
 

@@ -1,8 +1,12 @@
-// Restores the state of one partition from the raw event tables in ClickHouse.
-// Every event whose raw row is there has its facts written already (ingest
-// writes facts first, then raw events, then commits offsets), so the restored
-// transitions are marked as written; replayed records after the committed offset
-// are then de-duplicated by event_id.
+// Restores the state of one partition from ClickHouse: the events from the raw
+// event tables, and which transitions are live in consent_transitions.
+//
+// The second part matters after a crash. Facts are written before raw events,
+// so ClickHouse may hold facts of a state that never became durable, and the
+// redelivered records may arrive in another order and imply other transitions.
+// Knowing what is actually written, the first batch that touches such a user
+// tombstones what no longer holds and rewrites the rest (their digest is unknown).
+// Redelivered records already held are de-duplicated by event_id.
 
 import type { ClickHouseClient } from '@optout/clickhouse';
 import { sql } from '@optout/clickhouse';
@@ -81,6 +85,18 @@ export async function restorePartition(options: RestoreOptions): Promise<Partiti
     (r) => void state.user(r.app_id!, r.user_id!).addAppEvent(t(r), r.event_id!, r.event_name!),
     heartbeat,
   );
-  state.markRestoredAsWritten();
+  await each(
+    client,
+    sql`SELECT app_id, user_id, channel, transition_id, argMax(occurred_at_ms, version) AS occurred_at_ms,
+               argMax(is_deleted, version) AS deleted
+        FROM consent_transitions WHERE ${mine}
+        GROUP BY app_id, user_id, channel, transition_id HAVING deleted = 0`.text,
+    (r) => {
+      state
+        .user(r.app_id!, r.user_id!)
+        .written.set(r.transition_id!, { channel: r.channel as Channel, digest: '', t: t(r) });
+    },
+    heartbeat,
+  );
   return state;
 }

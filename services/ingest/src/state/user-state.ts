@@ -6,6 +6,7 @@
 // push times (pressure), campaign interactions (campaigns, last touch), app
 // events (events before, activity after) and the consent history per channel.
 import type { Channel } from '@optout/events';
+import { keyHash } from '@optout/kafka';
 import { type ConsentRecord, compareByTimeThenId } from '../optout/transitions.ts';
 
 export interface Timed {
@@ -78,10 +79,15 @@ export class UserState {
   /** Latest occurred_at seen, to count out-of-order ("late") arrivals. */
   latestSeen = Number.NEGATIVE_INFINITY;
 
+  /** Kafka's murmur2 of the record key, stored with facts and raw rows (restore selects by it). */
+  readonly keyHash: number;
+
   constructor(
     readonly appId: string,
     readonly userId: string,
-  ) {}
+  ) {
+    this.keyHash = keyHash(`${appId}:${userId}`);
+  }
 
   /** Returns false when the event was already held (a duplicate delivery). */
   private admit(id: string, t: number): boolean {

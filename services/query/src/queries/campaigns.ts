@@ -70,7 +70,7 @@ function topCampaignsSql(scope: FactScope, lookbackDays: number, limit: number):
 function lastTouchSql(scope: FactScope, lookbackDays: number, ids: string[]): SqlFragment {
   return sql`
     SELECT last_touch_campaign_id AS campaign_id, count() AS last_touch_opt_outs
-    FROM (${liveOptOuts(scope)})
+    FROM (${liveOptOuts(scope, ['occurred_at_ms', 'last_touch_campaign_id', 'last_touch_at_ms'])})
     WHERE last_touch_campaign_id IN ${ids}
       AND last_touch_at_ms >= occurred_at_ms - ${lookbackDays * DAY_MS}
     GROUP BY campaign_id`;

@@ -28,7 +28,7 @@ function outcomesSql(scope: FactScope, lookbackDays: number, nowMs: number): Sql
         next_activity_at_ms > 0 AND next_activity_at_ms <= occurred_at_ms + ${windowMs}, 'retained',
         occurred_at_ms + ${windowMs} < ${nowMs}, 'churned',
         'pending') AS outcome
-    FROM (${liveOptOuts(scope)})`;
+    FROM (${liveOptOuts(scope, ['occurred_at_ms', 'next_activity_at_ms'])})`;
 }
 
 /** Latest version of each (opt-out, event name, day-before) count with days_before <= X. */

@@ -16,7 +16,7 @@ function inRangeSql(scope: FactScope): SqlFragment {
       max(occurred_at_ms) AS opted_out_at_ms,
       count() AS opt_outs_in_range,
       tupleElement(argMax(tuple(source), tuple(occurred_at_ms, transition_id)), 1) AS latest_source
-    FROM (${liveOptOuts(scope)})
+    FROM (${liveOptOuts(scope, ['occurred_at_ms', 'source'])})
     GROUP BY user_id`;
 }
 
@@ -31,6 +31,7 @@ function currentStatusSql(scope: FactScope): SqlFragment {
     appId: scope.appId,
     channel: scope.channel,
     kinds: 'all',
+    columns: ['occurred_at_ms'],
     where: sql`user_id IN (${usersSql(scope)})`,
   });
   return sql`

@@ -58,7 +58,7 @@ export async function pushPressure(
   const rows = await warehouse.rows(
     sql`
       SELECT arrayElement(pushes_before, ${windowDays}) AS pushes, count() AS opt_outs
-      FROM (${liveOptOuts(scope)})
+      FROM (${liveOptOuts(scope, ['pushes_before'])})
       GROUP BY pushes
       ORDER BY pushes`,
     { timeoutMs, label: 'push_pressure' },

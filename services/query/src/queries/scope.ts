@@ -1,6 +1,6 @@
 // The slice of facts every chart reads: one app, one channel, one range.
 // Shared SQL fragments live here so "a live opt-out in range" has one definition.
-import { dateTimeLiteral, type SqlFragment, sql } from '@optout/clickhouse';
+import { dateTimeLiteral, join, type SqlFragment, sql, unsafeRaw } from '@optout/clickhouse';
 import type { Channel } from '../params.ts';
 import type { ResolvedRange } from '../periods.ts';
 
@@ -17,9 +17,25 @@ export function inRange(column: SqlFragment, range: { start: Date; end: Date }):
   return sql`${column} >= ${dateTimeLiteral(range.start)} AND ${column} < ${dateTimeLiteral(range.end)}`;
 }
 
+/** Columns of a live transition a query can ask for (transition_id, user_id and kind always come). */
+const LATEST_COLUMNS = {
+  occurred_at: sql`argMax(occurred_at, version)`,
+  occurred_at_ms: sql`argMax(occurred_at_ms, version)`,
+  // argMax skips NULL arguments: wrapping in a tuple keeps a NULL of the latest version.
+  source: sql`tupleElement(argMax(tuple(source), version), 1)`,
+  pushes_before: sql`argMax(pushes_before, version)`,
+  last_touch_campaign_id: sql`argMax(last_touch_campaign_id, version)`,
+  last_touch_at_ms: sql`argMax(last_touch_at_ms, version)`,
+  next_activity_at_ms: sql`argMax(next_activity_at_ms, version)`,
+} as const;
+
+export type TransitionColumn = keyof typeof LATEST_COLUMNS;
+
 export interface TransitionFilter {
   appId: string;
   channel: Channel;
+  /** The columns the caller reads: each one is an aggregate state per transition, so ask for few. */
+  columns: readonly TransitionColumn[];
   /** Only transitions with occurred_at in [start, end); all time when omitted. */
   range?: { start: Date; end: Date };
   /** Extra condition on key columns that never change between versions (e.g. user_id IN ...). */
@@ -37,39 +53,26 @@ export interface TransitionFilter {
  * argMax has picked the latest one (never FINAL, which is slow and not needed).
  * The inner aliases end in `_v` because ClickHouse resolves aliases in WHERE:
  * `argMax(user_id, version) AS user_id` would turn `WHERE user_id ...` into an
- * aggregate. argMax skips NULL arguments, so the nullable source is wrapped in
- * a tuple to keep a NULL in the latest version.
+ * aggregate.
  */
 export function liveTransitions(filter: TransitionFilter): SqlFragment {
   const conditions = [sql`app_id = ${filter.appId}`, sql`channel = ${filter.channel}`];
   if (filter.range) conditions.push(inRange(sql`occurred_at`, filter.range));
   if (filter.where) conditions.push(filter.where);
-  const kindFilter = (filter.kinds ?? 'opt_outs') === 'opt_outs' ? sql`AND kind = 'OPT_OUT'` : sql``;
+  const kindFilter = (filter.kinds ?? 'opt_outs') === 'opt_outs' ? sql`AND kind_v = 'OPT_OUT'` : sql``;
+  const wanted = [...new Set(filter.columns)];
+  // Column names come from the LATEST_COLUMNS keys (code, not input).
+  const inner = wanted.map((c) => sql`${LATEST_COLUMNS[c]} AS ${unsafeRaw(`${c}_v`)}`);
+  const outer = wanted.map((c) => sql`${unsafeRaw(`${c}_v`)} AS ${unsafeRaw(c)}`);
   return sql`
-    SELECT
-      transition_id,
-      user_v AS user_id,
-      kind_v AS kind,
-      occurred_at_v AS occurred_at,
-      occurred_at_ms_v AS occurred_at_ms,
-      source_v AS source,
-      pushes_before_v AS pushes_before,
-      last_touch_campaign_id_v AS last_touch_campaign_id,
-      last_touch_at_ms_v AS last_touch_at_ms,
-      next_activity_at_ms_v AS next_activity_at_ms
+    SELECT transition_id, user_v AS user_id, kind_v AS kind ${join(outer.map((o) => sql`, ${o}`), '')}
     FROM (
       SELECT
         transition_id,
         argMax(user_id, version) AS user_v,
         argMax(kind, version) AS kind_v,
-        argMax(occurred_at, version) AS occurred_at_v,
-        argMax(occurred_at_ms, version) AS occurred_at_ms_v,
-        tupleElement(argMax(tuple(source), version), 1) AS source_v,
-        argMax(pushes_before, version) AS pushes_before_v,
-        argMax(last_touch_campaign_id, version) AS last_touch_campaign_id_v,
-        argMax(last_touch_at_ms, version) AS last_touch_at_ms_v,
-        argMax(next_activity_at_ms, version) AS next_activity_at_ms_v,
         argMax(is_deleted, version) AS is_deleted_v
+        ${join(inner.map((i) => sql`, ${i}`), '')}
       FROM consent_transitions
       WHERE ${joinAnd(conditions)}
       GROUP BY transition_id
@@ -82,6 +85,6 @@ function joinAnd(conditions: SqlFragment[]): SqlFragment {
 }
 
 /** Live opt-outs of the scope: in range, latest version, not deleted. */
-export function liveOptOuts(scope: FactScope): SqlFragment {
-  return liveTransitions({ appId: scope.appId, channel: scope.channel, range: scope.range });
+export function liveOptOuts(scope: FactScope, columns: readonly TransitionColumn[] = []): SqlFragment {
+  return liveTransitions({ appId: scope.appId, channel: scope.channel, range: scope.range, columns });
 }

@@ -35,7 +35,8 @@ function counts(row: Record<string, unknown>): TrendCounts {
  * query per grouping rather than adding up the daily rows.
  */
 function countsSql(scope: FactScope, groupBy: 'none' | 'day' | 'source' | 'source_day'): SqlFragment {
-  const live = liveTransitions({ appId: scope.appId, channel: scope.channel, range: scope.range, kinds: 'all' });
+  const live = liveTransitions({ appId: scope.appId, channel: scope.channel, range: scope.range, kinds: 'all',
+    columns: ['occurred_at'] });
   const day = sql`toDate(occurred_at, ${scope.range.tz})`;
   const keys = {
     none: { select: sql``, group: sql`` },

@@ -1,0 +1,252 @@
+// (a) Ingest throughput end to end, beside a bare kafkajs consumer on the same
+// records; (c) per-user state size. Each run uses fresh unique topics, a fresh
+// database and a fresh consumer group, all dropped afterwards.
+import { createKafka } from '@optout/kafka';
+import { Simulation } from '../services/simulator/src/model/stream.ts';
+import { createSender } from '../services/simulator/src/send.ts';
+import {
+  type BenchTopics,
+  type Connection,
+  createTopics,
+  dropDatabase,
+  dropTopics,
+  fmt,
+  metricSum,
+  requireScript,
+  type SectionResult,
+  scrape,
+  startIngest,
+  topicsFor,
+  uniquePrefix,
+  waitAllCommitted,
+} from './common.ts';
+import { median } from './stats.ts';
+
+const PARTITIONS = 4;
+/** The simulator makes about 5.5 events per user per day; 30 days of history. */
+const EVENTS_PER_USER = 150;
+
+export interface ProduceResult {
+  events: number;
+  users: number;
+  seconds: number;
+}
+
+/** Produces exactly `n` simulated events (30 days of history, in time order) into `t`. */
+export async function produceEvents(
+  conn: Connection,
+  t: BenchTopics,
+  n: number,
+  seed: number,
+): Promise<ProduceResult> {
+  const users = Math.max(10, Math.ceil(n / EVENTS_PER_USER));
+  const sim = new Simulation({ seed, apps: 3, users, campaigns: 12, days: 30, endMs: Date.now() });
+  const sender = await createSender({
+    brokers: conn.KAFKA_BROKERS.split(','),
+    topics: t.inputs,
+    maxInFlight: 4,
+  });
+  const started = performance.now();
+  let sent = 0;
+  const seen = new Set<string>();
+  try {
+    const source = sim.continuation(5000)[Symbol.iterator]();
+    while (sent < n) {
+      const next = source.next();
+      if (next.done) break;
+      const batch = next.value.slice(0, n - sent);
+      for (const input of batch) seen.add(`${input.event.app_id}:${input.event.user_id}`);
+      await sender.send(batch);
+      sent += batch.length;
+    }
+    await sender.flush();
+  } finally {
+    await sender.close();
+  }
+  return { events: sent, users: seen.size, seconds: (performance.now() - started) / 1000 };
+}
+
+/** A consumer that only counts: the ceiling ingest is compared with. ms from run() to `n` records. */
+async function bareConsume(conn: Connection, t: BenchTopics, n: number, timeoutMs: number): Promise<number> {
+  const kafka = createKafka({ brokers: conn.KAFKA_BROKERS.split(','), clientId: 'optout-bench-bare' });
+  const consumer = kafka.consumer({ groupId: `${t.control}-bare`, maxBytesPerPartition: 2 * 1024 * 1024 });
+  await consumer.connect();
+  let count = 0;
+  const started = performance.now();
+  try {
+    await consumer.subscribe({ topics: Object.values(t.inputs), fromBeginning: true });
+    const done = new Promise<number>((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error(`bare consumer: ${count}/${n} after ${timeoutMs / 1000}s`)),
+        timeoutMs,
+      );
+      void consumer.run({
+        autoCommit: false,
+        eachBatch: async ({ batch }) => {
+          count += batch.messages.length;
+          if (count >= n) {
+            clearTimeout(timer);
+            resolve(performance.now() - started);
+          }
+        },
+      });
+    });
+    return await done;
+  } finally {
+    await consumer.disconnect();
+  }
+}
+
+export async function benchIngest(
+  conn: Connection,
+  options: { events: number; runs: number },
+): Promise<SectionResult> {
+  requireScript('ingest', 'the ingest service');
+  const runs: Record<string, number>[] = [];
+  for (let run = 0; run < options.runs; run++) {
+    const prefix = uniquePrefix('ingest');
+    const t = topicsFor(prefix);
+    let ingest: Awaited<ReturnType<typeof startIngest>> | null = null;
+    try {
+      await createTopics(conn, t, PARTITIONS);
+      const produced = await produceEvents(conn, t, options.events, 100 + run);
+      process.stderr.write(
+        `  run ${run + 1}: produced ${fmt(produced.events)} events in ${produced.seconds.toFixed(1)}s\n`,
+      );
+      const timeoutMs = Math.max(120_000, options.events * 2);
+      const bareMs = await bareConsume(conn, t, produced.events, timeoutMs);
+      ingest = await startIngest(conn, t, prefix, `run${run + 1}`);
+      const ingestMs = await waitAllCommitted(
+        conn,
+        ingest.groupId,
+        Object.values(t.inputs),
+        timeoutMs,
+        ingest.proc,
+      );
+      const metrics = await scrape(ingest.port);
+      const recordsIn = metricSum(metrics, 'optout_ingest_records_in_total');
+      const r = {
+        events: produced.events,
+        produceEventsPerSec: produced.events / produced.seconds,
+        bareEventsPerSec: produced.events / (bareMs / 1000),
+        ingestEventsPerSec: produced.events / (ingestMs / 1000),
+        ingestSeconds: ingestMs / 1000,
+        ingestStartupSeconds: ingest.startupMs / 1000,
+        recordsIn,
+      };
+      runs.push(r);
+      process.stderr.write(
+        `  run ${run + 1}: bare ${fmt(r.bareEventsPerSec)} ev/s, ingest ${fmt(r.ingestEventsPerSec)} ev/s (${r.ingestSeconds.toFixed(1)}s)\n`,
+      );
+    } finally {
+      await ingest?.proc.stop(30_000);
+      await dropTopics(conn, t, [`${t.control}-bare`, `${prefix}-ingest`]);
+      await dropDatabase(conn, prefix);
+    }
+  }
+  const med = (key: string) => median(runs.map((r) => r[key]!));
+  const on = `${fmt(options.events)} simulated events (4 topics x ${PARTITIONS} partitions), median of ${runs.length} run(s)`;
+  const ingestRate = med('ingestEventsPerSec');
+  const bareRate = med('bareEventsPerSec');
+  return {
+    section: 'ingest',
+    status: 'ok',
+    figures: [
+      {
+        name: 'ingest throughput',
+        value: ingestRate,
+        unit: 'events/s',
+        measured: `ingest service from /healthz up to all offsets committed (facts written), ${on}`,
+      },
+      {
+        name: 'bare consumer',
+        value: bareRate,
+        unit: 'events/s',
+        measured: `kafkajs consumer that only counts the same records, from run() to the last one, ${on}`,
+      },
+      {
+        name: 'ingest / bare',
+        value: ingestRate / bareRate,
+        unit: 'ratio',
+        measured: 'ratio of the two medians above',
+      },
+      {
+        name: 'producer (simulator)',
+        value: med('produceEventsPerSec'),
+        unit: 'events/s',
+        measured: `simulator generate + Avro encode + send, acks=all, ${on}`,
+      },
+      {
+        name: 'ingest start-up',
+        value: med('ingestStartupSeconds'),
+        unit: 's',
+        measured: 'spawn of `npm run ingest` to /healthz answering (tsx, migrations, group join)',
+      },
+    ],
+    details: { runs },
+  };
+}
+
+async function heapUsed(port: number, samples: number): Promise<{ heap: number; rss: number }> {
+  // The minimum over a few seconds: garbage collected between samples does not count.
+  let heap = Number.POSITIVE_INFINITY;
+  let rss = Number.POSITIVE_INFINITY;
+  for (let i = 0; i < samples; i++) {
+    const text = await scrape(port);
+    heap = Math.min(heap, metricSum(text, 'nodejs_heap_size_used_bytes'));
+    rss = Math.min(rss, metricSum(text, 'process_resident_memory_bytes'));
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  return { heap, rss };
+}
+
+export async function benchState(conn: Connection, options: { events: number }): Promise<SectionResult> {
+  requireScript('ingest', 'the ingest service');
+  const prefix = uniquePrefix('state');
+  const t = topicsFor(prefix);
+  let ingest: Awaited<ReturnType<typeof startIngest>> | null = null;
+  try {
+    await createTopics(conn, t, PARTITIONS);
+    ingest = await startIngest(conn, t, prefix, 'state');
+    await new Promise((r) => setTimeout(r, 3000));
+    const before = await heapUsed(ingest.port, 6);
+    const produced = await produceEvents(conn, t, options.events, 7);
+    await waitAllCommitted(
+      conn,
+      ingest.groupId,
+      Object.values(t.inputs),
+      Math.max(120_000, options.events * 2),
+      ingest.proc,
+    );
+    await new Promise((r) => setTimeout(r, 3000));
+    const after = await heapUsed(ingest.port, 10);
+    const metrics = await scrape(ingest.port);
+    const users = metricSum(metrics, 'optout_ingest_state_users');
+    const heldEvents = metricSum(metrics, 'optout_ingest_state_events');
+    if (users <= 0) throw new Error('optout_ingest_state_users is 0 after ingesting: cannot divide');
+    const on = `${fmt(produced.events)} events of ${fmt(produced.users)} users (${fmt(users)} in state, ${fmt(heldEvents)} events held), 1 run`;
+    return {
+      section: 'state',
+      status: 'ok',
+      figures: [
+        {
+          name: 'state heap per active user',
+          value: (after.heap - before.heap) / users,
+          unit: 'bytes',
+          measured: `ingest V8 heap used (min of samples) after minus before, / users in state; ${on}`,
+        },
+        {
+          name: 'state RSS per active user',
+          value: (after.rss - before.rss) / users,
+          unit: 'bytes',
+          measured: `ingest resident memory after minus before, / users in state; ${on}`,
+        },
+      ],
+      details: { before, after, users, heldEvents },
+    };
+  } finally {
+    await ingest?.proc.stop(30_000);
+    await dropTopics(conn, t, [`${prefix}-ingest`]);
+    await dropDatabase(conn, prefix);
+  }
+}

@@ -1,0 +1,216 @@
+// (d) The query service on a known volume of facts. The fact rows are generated
+// directly in ClickHouse with INSERT ... SELECT FROM numbers(...) (not through
+// ingest: the point is the read path), matching infra/clickhouse/migrations:
+// `bench-query` gets N opt-outs over 30 days from a pool of U users, with
+// campaign touches, app event counts, campaign reach and latest-known values;
+// `bench-export` gets E opt-outs of E distinct users, for the export.
+import { createHash, randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import {
+  freePort,
+  REPO_ROOT,
+  runScript,
+  type ServiceProcess,
+  startService,
+  waitForHttp,
+} from '../services/simulator/src/processes.ts';
+import {
+  type Connection,
+  clickhouse,
+  dropDatabase,
+  fmt,
+  requireScript,
+  type SectionResult,
+  uniquePrefix,
+} from './common.ts';
+import { summarize } from './stats.ts';
+
+export interface QueryBenchOptions {
+  optOuts: number;
+  users: number;
+  exportRows: number;
+  requests: number;
+  reachRows: number;
+}
+
+const DAY_S = 86_400;
+const QUERY_APP = 'bench-query';
+const EXPORT_APP = 'bench-export';
+
+function isoDay(epochS: number): string {
+  return new Date(epochS * 1000).toISOString().slice(0, 10);
+}
+
+/** The INSERT ... SELECT statements that fill `db` (ClickHouse 18.16 compatible). */
+export function factStatements(db: string, o: QueryBenchOptions, startS: number): string[] {
+  const n = o.optOuts;
+  const span = 30 * DAY_S;
+  const ts = (k: string) => `(toUInt32(${startS}) + intDiv(${k} * ${span}, ${n}))`;
+  const user = (k: string) => `concat('u', toString(cityHash64(${k}) % ${o.users}))`;
+  const optOut = `CAST('OPT_OUT' AS Enum8('OPT_OUT' = 1, 'OPT_IN' = 2))`;
+  const sources = `['os_settings', 'preference_center', 'unsubscribe_link', 'api']`;
+  const events = `['app_open', 'screen_view', 'search', 'purchase', 'add_to_cart', 'share', 'login', 'settings_open']`;
+  const exportTs = `(toUInt32(${startS}) + intDiv(number * ${span}, ${o.exportRows}))`;
+  return [
+    `INSERT INTO ${db}.consent_transitions (app_id, channel, occurred_at, transition_id, user_id, kind, occurred_at_ms, source, pushes_before, last_touch_campaign_id, last_touch_at_ms, next_activity_at_ms, version, is_deleted)
+     SELECT '${QUERY_APP}', 'PUSH', toDateTime(${ts('number')}), concat('t', toString(number)), ${user('number')}, ${optOut},
+       toInt64(${ts('number')}) * 1000, if(number % 10 = 0, NULL, arrayElement(${sources}, (number % 4) + 1)),
+       arrayMap(d -> toUInt32(d * (number % 3) + intDiv(d * (number % 7), 3)), arrayMap(i -> i + 1, range(30))),
+       concat('cmp-', toString(number % 40)), toInt64(${ts('number')}) * 1000 - 3600000,
+       if(number % 3 = 0, toInt64(0), toInt64(${ts('number')}) * 1000 + 86400000), toUInt64(1), toUInt8(0)
+     FROM numbers(${n})`,
+    `INSERT INTO ${db}.optout_campaign_touches (app_id, channel, optout_at, transition_id, campaign_id, days_before, user_id, opens, clicks, dismisses, conversions, interactions, version)
+     SELECT '${QUERY_APP}', 'PUSH', toDateTime(${ts('intDiv(number, 3)')}), concat('t', toString(intDiv(number, 3))),
+       concat('cmp-', toString((intDiv(number, 3) + (number % 3) * 7) % 40)), toUInt8(1 + number % 7), ${user('intDiv(number, 3)')},
+       toUInt32(number % 2), toUInt32(number % 3 = 0), toUInt32(number % 5 = 0), toUInt32(number % 11 = 0), toUInt32(1 + number % 2), toUInt64(1)
+     FROM numbers(${n * 3})`,
+    `INSERT INTO ${db}.optout_event_counts (app_id, channel, optout_at, transition_id, event_name, days_before, user_id, events, version)
+     SELECT '${QUERY_APP}', 'PUSH', toDateTime(${ts('intDiv(number, 4)')}), concat('t', toString(intDiv(number, 4))),
+       arrayElement(${events}, (number % 4) + (intDiv(number, 4) % 2) * 4 + 1), toUInt8(1 + number % 7), ${user('intDiv(number, 4)')},
+       toUInt32(1 + number % 5), toUInt64(1)
+     FROM numbers(${n * 4})`,
+    `INSERT INTO ${db}.campaign_reach (app_id, campaign_id, sent_at, user_id)
+     SELECT '${QUERY_APP}', concat('cmp-', toString(number % 40)), toDateTime(toUInt32(${startS}) + intDiv(number * ${span}, ${o.reachRows})), ${user('number')}
+     FROM numbers(${o.reachRows})`,
+    `INSERT INTO ${db}.campaign_names (app_id, campaign_id, campaign_name, observed_at_ms, event_id)
+     SELECT '${QUERY_APP}', concat('cmp-', toString(number)), concat('Campaign ', toString(number)), toInt64(${startS}) * 1000, concat('n', toString(number))
+     FROM numbers(40)`,
+    `INSERT INTO ${db}.consent_transitions (app_id, channel, occurred_at, transition_id, user_id, kind, occurred_at_ms, source, pushes_before, last_touch_campaign_id, last_touch_at_ms, next_activity_at_ms, version, is_deleted)
+     SELECT '${EXPORT_APP}', 'PUSH', toDateTime(${exportTs}), concat('x', toString(number)), concat('x', toString(number)), ${optOut},
+       toInt64(${exportTs}) * 1000, 'os_settings', arrayMap(i -> toUInt32(i), range(30)), '', toInt64(0), toInt64(0), toUInt64(1), toUInt8(0)
+     FROM numbers(${o.exportRows})`,
+    `INSERT INTO ${db}.user_external_ids (app_id, user_id, external_id, observed_at_ms, event_id)
+     SELECT app_id, user_id, concat('crm-', user_id), occurred_at_ms, transition_id FROM ${db}.consent_transitions`,
+    `INSERT INTO ${db}.user_identifiers (app_id, user_id, identifiers, observed_at_ms, event_id)
+     SELECT app_id, user_id, concat('{"email":"', user_id, '@example.com","phone":"+1555', toString(cityHash64(user_id) % 10000000), '"}'), occurred_at_ms, transition_id
+     FROM ${db}.consent_transitions`,
+  ];
+}
+
+async function timedGet(url: string, key: string): Promise<{ ms: number; status: number }> {
+  const started = performance.now();
+  const response = await fetch(url, {
+    headers: { authorization: `Bearer ${key}` },
+    signal: AbortSignal.timeout(60_000),
+  });
+  await response.arrayBuffer();
+  return { ms: performance.now() - started, status: response.status };
+}
+
+/** Streams the export, counting rows, while sampling the query process's RSS every 50 ms. */
+async function timedExport(url: string, key: string, proc: ServiceProcess) {
+  const baseline = proc.rssBytes();
+  let peak = baseline;
+  const sampler = setInterval(() => {
+    peak = Math.max(peak, proc.rssBytes());
+  }, 50);
+  const started = performance.now();
+  let rows = 0;
+  let bytes = 0;
+  try {
+    const response = await fetch(url, {
+      headers: { authorization: `Bearer ${key}` },
+      signal: AbortSignal.timeout(900_000),
+    });
+    if (!response.ok || !response.body)
+      throw new Error(`export answered ${response.status}: ${await response.text()}`);
+    for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+      bytes += chunk.length;
+      for (let i = 0; i < chunk.length; i++) if (chunk[i] === 10) rows++;
+    }
+  } finally {
+    clearInterval(sampler);
+  }
+  return {
+    seconds: (performance.now() - started) / 1000,
+    rows,
+    bytes,
+    baseline,
+    peak: Math.max(peak, proc.rssBytes()),
+  };
+}
+
+export async function benchQuery(conn: Connection, o: QueryBenchOptions): Promise<SectionResult> {
+  requireScript('query', 'the query service');
+  requireScript('migrate', 'the ClickHouse migrations');
+  const db = uniquePrefix('query');
+  let proc: ServiceProcess | null = null;
+  try {
+    const migrated = await runScript('migrate', { ...process.env, ...conn, CLICKHOUSE_DATABASE: db });
+    if (migrated.code !== 0) throw new Error(`migrate failed: ${migrated.output}`);
+    const todayS = Math.floor(Date.now() / 1000 / DAY_S) * DAY_S;
+    const startS = todayS - 30 * DAY_S; // the 30 days before today
+    const loadStarted = performance.now();
+    for (const statement of factStatements(db, o, startS)) await clickhouse(conn, statement);
+    const loadSeconds = (performance.now() - loadStarted) / 1000;
+    process.stderr.write(`  facts generated in ClickHouse in ${loadSeconds.toFixed(1)}s\n`);
+
+    const key = `bench_${randomBytes(18).toString('base64url')}`;
+    const port = await freePort();
+    proc = startService(
+      'query-bench',
+      'query',
+      {
+        ...process.env,
+        ...conn,
+        CLICKHOUSE_DATABASE: db,
+        CLICKHOUSE_USER: conn.CLICKHOUSE_READER_USER,
+        CLICKHOUSE_PASSWORD: conn.CLICKHOUSE_READER_PASSWORD,
+        API_KEYS: JSON.stringify([
+          { key_sha256: createHash('sha256').update(key).digest('hex'), apps: ['*'], admin: true },
+        ]),
+        API_KEYS_FILE: undefined,
+        HTTP_PORT: String(port),
+        LOG_LEVEL: 'warn',
+      },
+      join(REPO_ROOT, 'artifacts', 'bench', 'logs', `${db}-query.log`),
+    );
+    if (!(await waitForHttp(`http://127.0.0.1:${port}/healthz`, 120_000, proc))) {
+      throw new Error(`query service did not come up (log ${proc.logFile}):\n${proc.logTail(15)}`);
+    }
+    const range = `period=custom&from=${isoDay(startS)}&to=${isoDay(todayS - DAY_S)}&channel=PUSH`;
+    const base = `http://127.0.0.1:${port}/v1/apps`;
+    const endpoints: Record<string, string> = {
+      trend: `${base}/${QUERY_APP}/optouts/trend?${range}`,
+      'push-pressure': `${base}/${QUERY_APP}/optouts/push-pressure?${range}`,
+      campaigns: `${base}/${QUERY_APP}/optouts/campaigns?${range}&lookback_days=7`,
+      events: `${base}/${QUERY_APP}/optouts/events?${range}&lookback_days=7&count=total`,
+    };
+    const figures: SectionResult['figures'] = [];
+    const details: Record<string, unknown> = { database: db, loadSeconds };
+    const on = `${fmt(o.optOuts)} opt-outs over 30 days from ${fmt(o.users)} users (facts generated in ClickHouse, not by ingest), ${o.requests} sequential requests after 1 warm-up`;
+    for (const [name, url] of Object.entries(endpoints)) {
+      const warm = await timedGet(url, key);
+      if (warm.status !== 200) throw new Error(`${name} answered ${warm.status}`);
+      const samples: number[] = [];
+      for (let i = 0; i < o.requests; i++) samples.push((await timedGet(url, key)).ms);
+      const s = summarize(samples);
+      details[name] = s;
+      figures.push({ name: `${name} p50`, value: s.p50, unit: 'ms', measured: `GET ${name}, ${on}` });
+      figures.push({ name: `${name} p95`, value: s.p95, unit: 'ms', measured: `GET ${name}, ${on}` });
+    }
+    const exported = await timedExport(
+      `${base}/${EXPORT_APP}/optouts/export?${range}&format=ndjson`,
+      key,
+      proc,
+    );
+    details.export = exported;
+    const exportOn = `${fmt(exported.rows)} rows (${fmt(exported.bytes / 1e6)} MB ndjson) of ${fmt(o.exportRows)} opted-out users, 1 run`;
+    figures.push({
+      name: 'export',
+      value: exported.rows / exported.seconds,
+      unit: 'rows/s',
+      measured: `GET export?format=ndjson streamed to the end, ${exportOn}`,
+    });
+    figures.push({
+      name: 'export peak RSS growth',
+      value: (exported.peak - exported.baseline) / 1e6,
+      unit: 'MB',
+      measured: `query process VmRSS (/proc, every 50 ms) peak minus before, during the export, ${exportOn}`,
+    });
+    return { section: 'query', status: 'ok', figures, details };
+  } finally {
+    await proc?.stop(15_000);
+    await dropDatabase(conn, db);
+  }
+}

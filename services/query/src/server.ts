@@ -1,0 +1,121 @@
+// buildQueryServer: the HTTP API, dashboard and operational endpoints, with
+// every dependency injectable so tests can start it in-process on port 0.
+import swagger from '@fastify/swagger';
+import { type ClickHouseClient, createClickHouseClient } from '@optout/clickhouse';
+import { createLogger, type Logger } from '@optout/observability';
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import type { Producer } from 'kafkajs';
+import { ApiKeyStore } from './auth.ts';
+import type { QueryConfig } from './config.ts';
+import type { AppContext } from './context.ts';
+import { ControlChannel, createControlProducer } from './erasure.ts';
+import { ApiError, errorBody } from './errors.ts';
+import { createQueryMetrics, type QueryMetrics } from './metrics.ts';
+import { openapiInfo } from './openapi.ts';
+import { registerErasureRoutes } from './routes/erasure.ts';
+import { registerOpsRoutes } from './routes/ops.ts';
+import { registerOptOutRoutes } from './routes/optouts.ts';
+import { registerStaticRoutes } from './routes/static.ts';
+import { Warehouse } from './warehouse.ts';
+
+export interface QueryServerDeps {
+  config: QueryConfig;
+  logger?: Logger;
+  /** Defaults to a read-only client built from config (CLICKHOUSE_*). */
+  clickhouse?: ClickHouseClient;
+  /** Defaults to a kafkajs producer on KAFKA_BROKERS. */
+  producer?: Producer;
+  metrics?: QueryMetrics;
+  /** The server clock (presets, pending outcomes); injectable for tests. */
+  now?: () => Date;
+  /** Where the dashboard files live (default services/query/public/). */
+  publicDir?: string;
+}
+
+export async function buildQueryServer(deps: QueryServerDeps): Promise<FastifyInstance> {
+  const { config } = deps;
+  const logger = deps.logger ?? createLogger('query', config.LOG_LEVEL);
+  const clickhouse =
+    deps.clickhouse ??
+    createClickHouseClient({
+      url: config.CLICKHOUSE_URL,
+      username: config.CLICKHOUSE_USER,
+      password: config.CLICKHOUSE_PASSWORD,
+      database: config.CLICKHOUSE_DATABASE,
+      readOnly: true,
+      // Our own per-query deadlines are shorter; this only has to outlast the longest export.
+      requestTimeoutMs: Math.max(config.QUERY_TIMEOUT_MS, config.EXPORT_TIMEOUT_MS) + 30_000,
+      application: 'optout-query',
+    });
+  const producer = deps.producer ?? createControlProducer(config.KAFKA_BROKERS, `${config.KAFKA_CLIENT_ID}-query`);
+  const context: AppContext = {
+    config,
+    warehouse: new Warehouse(clickhouse, logger),
+    keys: new ApiKeyStore(config.apiKeys),
+    control: new ControlChannel(producer, config.TOPIC_CONTROL, logger),
+    metrics: deps.metrics ?? createQueryMetrics(),
+    now: deps.now ?? (() => new Date()),
+  };
+
+  const app: FastifyInstance = Fastify({
+    // pino's Logger is a FastifyBaseLogger; the cast only drops pino's extra generics.
+    loggerInstance: logger as FastifyBaseLogger,
+    // Long exports: no overall request timeout; the export has its own limit.
+    requestTimeout: 0,
+    // Fastify's request log has method, url and ids, never headers; the logger
+    // redacts authorization anyway (createLogger), so keys cannot leak.
+  });
+
+  // Zod validates (params.ts) and JSON.stringify serialises: the JSON schemas
+  // attached to routes only document (OpenAPI). Fastify's ajv would otherwise
+  // coerce and reject with its own error shape.
+  app.setValidatorCompiler(() => (data) => ({ value: data }));
+  app.setSerializerCompiler(() => (data) => JSON.stringify(data));
+
+  await app.register(swagger, openapiInfo);
+
+  app.addHook('onResponse', async (request, reply) => {
+    context.metrics.httpDuration.observe(
+      {
+        method: request.method,
+        // The route template, never the raw URL (ids would explode the label set).
+        route: request.routeOptions.url ?? 'unmatched',
+        status: String(reply.statusCode),
+      },
+      reply.elapsedTime / 1000,
+    );
+  });
+
+  app.setNotFoundHandler(async (request, reply) => {
+    const error = new ApiError('not_found', `no route ${request.method} ${request.url.split('?')[0]}`);
+    return reply.code(404).send(errorBody(error));
+  });
+
+  app.setErrorHandler(async (error: FastifyError | ApiError, request, reply) => {
+    let apiError: ApiError;
+    if (error instanceof ApiError) apiError = error;
+    else if (typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500) {
+      // Fastify's own client errors (bad JSON body, body too large, ...).
+      apiError = new ApiError(error.statusCode === 404 ? 'not_found' : 'bad_request', error.message);
+    } else {
+      request.log.error({ err: error }, 'unhandled_error');
+      apiError = new ApiError('internal', 'internal error');
+    }
+    return reply.code(apiError.status).send(errorBody(apiError));
+  });
+
+  registerOptOutRoutes(app, context);
+  registerErasureRoutes(app, context);
+  registerOpsRoutes(app, context);
+  registerStaticRoutes(app, deps.publicDir);
+
+  app.addHook('onReady', async () => {
+    context.control.start();
+  });
+  app.addHook('onClose', async () => {
+    await context.control.close();
+    if (!deps.clickhouse) await clickhouse.close();
+  });
+
+  return app;
+}

@@ -1,0 +1,118 @@
+// Reads the facts the pipeline wrote (latest version of each row, live
+// transitions only) in the shape of the reference's answers, for comparison.
+import type { ClickHouseClient } from '@optout/clickhouse';
+import type { OptOutFact, Transition } from '../support/reference.ts';
+
+async function rows<T>(client: ClickHouseClient, query: string): Promise<T[]> {
+  return (await client.query({ query, format: 'JSONEachRow' })).json<T>();
+}
+
+const LIVE_TRANSITIONS = `
+  SELECT app_id, channel, user_id, transition_id,
+         argMax(kind, version) AS kind, argMax(occurred_at_ms, version) AS occurred_at_ms,
+         argMax(source, version) AS source, argMax(pushes_before, version) AS pushes_before,
+         argMax(last_touch_campaign_id, version) AS last_touch_campaign_id,
+         argMax(last_touch_at_ms, version) AS last_touch_at_ms,
+         argMax(next_activity_at_ms, version) AS next_activity_at_ms,
+         argMax(is_deleted, version) AS is_deleted
+  FROM consent_transitions
+  GROUP BY app_id, channel, user_id, transition_id
+  HAVING is_deleted = 0`;
+
+interface Row {
+  app_id: string;
+  channel: Transition['channel'];
+  user_id: string;
+  transition_id: string;
+  kind: Transition['kind'];
+  occurred_at_ms: string;
+  source: string | null;
+  pushes_before: number[];
+  last_touch_campaign_id: string;
+  last_touch_at_ms: string;
+  next_activity_at_ms: string;
+}
+
+const byKey = (
+  a: { app_id: string; channel: string; occurred_at_ms: number; transition_id: string },
+  b: typeof a,
+) =>
+  a.app_id.localeCompare(b.app_id) ||
+  a.channel.localeCompare(b.channel) ||
+  a.occurred_at_ms - b.occurred_at_ms ||
+  (a.transition_id < b.transition_id ? -1 : a.transition_id > b.transition_id ? 1 : 0);
+
+export async function readTransitions(client: ClickHouseClient): Promise<Transition[]> {
+  const live = await rows<Row>(client, LIVE_TRANSITIONS);
+  return live
+    .map((r) => ({
+      app_id: r.app_id,
+      channel: r.channel,
+      user_id: r.user_id,
+      transition_id: r.transition_id,
+      kind: r.kind,
+      occurred_at_ms: Number(r.occurred_at_ms),
+      source: r.source,
+    }))
+    .sort(byKey);
+}
+
+export async function readOptOutFacts(client: ClickHouseClient): Promise<OptOutFact[]> {
+  const live = (await rows<Row>(client, LIVE_TRANSITIONS)).filter((r) => r.kind === 'OPT_OUT');
+  const touches = await rows<
+    { transition_id: string; campaign_id: string; days_before: number } & Record<string, number>
+  >(
+    client,
+    `SELECT transition_id, campaign_id, days_before,
+            argMax(opens, version) AS opens, argMax(clicks, version) AS clicks,
+            argMax(dismisses, version) AS dismisses, argMax(conversions, version) AS conversions,
+            argMax(interactions, version) AS interactions
+     FROM optout_campaign_touches GROUP BY transition_id, campaign_id, days_before`,
+  );
+  const counts = await rows<{
+    transition_id: string;
+    event_name: string;
+    days_before: number;
+    events: number;
+  }>(
+    client,
+    `SELECT transition_id, event_name, days_before, argMax(events, version) AS events
+     FROM optout_event_counts GROUP BY transition_id, event_name, days_before`,
+  );
+  const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+  return live
+    .map((r): OptOutFact => {
+      const t = Number(r.occurred_at_ms);
+      return {
+        app_id: r.app_id,
+        channel: r.channel,
+        user_id: r.user_id,
+        transition_id: r.transition_id,
+        kind: 'OPT_OUT',
+        occurred_at_ms: t,
+        source: r.source,
+        pushes_before: r.pushes_before.map(Number),
+        last_touch: r.last_touch_campaign_id
+          ? { campaign_id: r.last_touch_campaign_id, at_ms: Number(r.last_touch_at_ms) }
+          : null,
+        next_activity_at_ms: Number(r.next_activity_at_ms),
+        touches: touches
+          .filter((x) => x.transition_id === r.transition_id)
+          .map(({ campaign_id, days_before, opens, clicks, dismisses, conversions, interactions }) => ({
+            campaign_id,
+            days_before,
+            opens,
+            clicks,
+            dismisses,
+            conversions,
+            interactions,
+          }))
+          .sort((a, b) => cmp(a.campaign_id, b.campaign_id) || a.days_before - b.days_before),
+        event_counts: counts
+          .filter((x) => x.transition_id === r.transition_id)
+          .map(({ event_name, days_before, events }) => ({ event_name, days_before, events }))
+          .sort((a, b) => cmp(a.event_name, b.event_name) || a.days_before - b.days_before),
+      };
+    })
+    .sort(byKey);
+}

@@ -1,0 +1,96 @@
+// Support for the query-service tests: a migrated database of its own, the
+// server started in-process on port 0, and response validation against the
+// OpenAPI document the server itself serves.
+import { createHash } from 'node:crypto';
+import { type ClickHouseClient, createClickHouseClient, dropDatabase, migrate } from '@optout/clickhouse';
+import { parseQueryConfig } from '../../services/query/src/config.ts';
+import { buildQueryServer, type QueryServerDeps } from '../../services/query/src/server.ts';
+import { testStack } from '../support/env.ts';
+import { uniqueName } from '../support/names.ts';
+
+export const KEYS = {
+  reader: 'reader-key-0123456789',
+  admin: 'admin-key-0123456789',
+  other: 'other-app-key-0123456789',
+} as const;
+
+const sha = (key: string) => createHash('sha256').update(key, 'utf8').digest('hex');
+
+export function apiKeysJson(app: string): string {
+  return JSON.stringify([
+    { key_sha256: sha(KEYS.reader), apps: [app], admin: false },
+    { key_sha256: sha(KEYS.admin), apps: ['*'], admin: true },
+    { key_sha256: sha(KEYS.other), apps: ['some-other-app'], admin: false },
+  ]);
+}
+
+/** A fresh, migrated database; `client` writes as the default user. */
+export async function createTestDatabase(prefix = 'query') {
+  const stack = testStack();
+  const database = uniqueName(prefix);
+  const root = createClickHouseClient({
+    url: stack.clickhouseUrl,
+    username: stack.clickhouseUser,
+    password: stack.clickhousePassword,
+  });
+  await migrate(root, { database });
+  const client = createClickHouseClient({
+    url: stack.clickhouseUrl,
+    username: stack.clickhouseUser,
+    password: stack.clickhousePassword,
+    database,
+  });
+  return {
+    database,
+    client,
+    async drop() {
+      await client.close();
+      await dropDatabase(root, database);
+      await root.close();
+    },
+  };
+}
+
+export interface RunningServer {
+  app: Awaited<ReturnType<typeof buildQueryServer>>;
+  base: string;
+  get(path: string, key?: string): Promise<Response>;
+  close(): Promise<void>;
+}
+
+/** The query service on 127.0.0.1:0, reading `database` as the read-only user. */
+export async function startServer(
+  database: string,
+  env: Record<string, string> = {},
+  deps: Partial<QueryServerDeps> = {},
+): Promise<RunningServer> {
+  const stack = testStack();
+  const config = parseQueryConfig({
+    CLICKHOUSE_URL: stack.clickhouseUrl,
+    CLICKHOUSE_USER: stack.readerUser,
+    CLICKHOUSE_PASSWORD: stack.readerPassword,
+    CLICKHOUSE_DATABASE: database,
+    KAFKA_BROKERS: stack.brokers.join(','),
+    API_KEYS: apiKeysJson('app-1'),
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    ...env,
+  });
+  const app = await buildQueryServer({ config, ...deps });
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const address = app.server.address();
+  if (!address || typeof address === 'string') throw new Error('no port');
+  const base = `http://127.0.0.1:${address.port}`;
+  return {
+    app,
+    base,
+    get: (path, key) => fetch(base + path, key ? { headers: { authorization: `Bearer ${key}` } } : {}),
+    close: () => app.close(),
+  };
+}
+
+/** Inserts via the writer client (test fixtures only: never stands in for the pipeline's facts). */
+export async function command(client: ClickHouseClient, query: string): Promise<void> {
+  await client.command({ query });
+}
+
+export { OpenApiValidator } from '../../services/query/src/testing/openapi-validator.ts';

@@ -1,0 +1,55 @@
+// Smoke test of `npm run bench -- --scale small`: it must complete and write its
+// JSON summary, with every section either measured or "not available" (timings
+// are not asserted: speed is for the benchmark itself, not for tests).
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { REPO_ROOT } from '../../services/simulator/src/processes.ts';
+import { testStack } from '../support/env.ts';
+
+interface Summary {
+  scale: string;
+  results: {
+    section: string;
+    status: string;
+    reason?: string;
+    figures: { name: string; value: number | null }[];
+  }[];
+}
+
+describe('npm run bench --scale small (smoke)', () => {
+  it('completes and writes artifacts/bench/latest.json', async () => {
+    const stack = testStack();
+    const started = Date.now();
+    const { code, output } = await new Promise<{ code: number | null; output: string }>((done) => {
+      const child = spawn('npx', ['tsx', 'bench/run.ts', '--scale', 'small'], {
+        cwd: REPO_ROOT,
+        env: { ...process.env, KAFKA_BROKERS: stack.brokers.join(','), CLICKHOUSE_URL: stack.clickhouseUrl },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let text = '';
+      child.stdout.on('data', (c: Buffer) => {
+        text += c.toString();
+      });
+      child.stderr.on('data', (c: Buffer) => {
+        text += c.toString();
+      });
+      child.once('exit', (exit) => done({ code: exit, output: text }));
+    });
+    expect(code, output).toBe(0);
+    const latest = join(REPO_ROOT, 'artifacts', 'bench', 'latest.json');
+    expect(existsSync(latest)).toBe(true);
+    expect(statSync(latest).mtimeMs).toBeGreaterThanOrEqual(started);
+    const summary = JSON.parse(readFileSync(latest, 'utf8')) as Summary;
+    expect(summary.scale).toBe('small');
+    expect(summary.results.map((r) => r.section)).toEqual(['ingest', 'freshness', 'state', 'query']);
+    for (const result of summary.results) {
+      expect(['ok', 'not available'], `${result.section}: ${result.reason}`).toContain(result.status);
+      if (result.status === 'ok') {
+        expect(result.figures.length).toBeGreaterThan(0);
+        for (const figure of result.figures) expect(figure.value, figure.name).not.toBeNull();
+      }
+    }
+  }, 600_000);
+});
