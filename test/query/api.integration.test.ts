@@ -87,7 +87,11 @@ describe('query API (no data)', () => {
       ['push-pressure', 'window_days=0&max_bucket=101', { window_days: /1 to 30/, max_bucket: /1 to 100/ }],
       ['push-pressure', 'window_days=31', { window_days: /1 to 30/ }],
       ['campaigns', 'lookback_days=31&limit=0', { lookback_days: /1 to 30/, limit: /1 to 100/ }],
-      ['events', 'lookback_days=abc&count=all&limit=101', { lookback_days: /1 to 30/, count: /one of/, limit: /1 to 100/ }],
+      [
+        'events',
+        'lookback_days=abc&count=all&limit=101',
+        { lookback_days: /1 to 30/, count: /one of/, limit: /1 to 100/ },
+      ],
       ['export', 'format=xlsx&channel=push', { format: /one of/, channel: /one of/ }],
     ];
     for (const [endpoint, query, expected] of cases) {
@@ -160,7 +164,13 @@ describe('query API (no data)', () => {
       const campaigns = await json(`/v1/apps/${APP}/optouts/campaigns?${query}&lookback_days=3&limit=5`);
       expect(campaigns.status).toBe(200);
       openapi.expectValid(`${OPTOUTS}/campaigns`, 'get', 200, campaigns.body);
-      expect(campaigns.body).toEqual({ ...head, lookback_days: 3, limit: 5, approximate: false, campaigns: [] });
+      expect(campaigns.body).toEqual({
+        ...head,
+        lookback_days: 3,
+        limit: 5,
+        approximate: false,
+        campaigns: [],
+      });
 
       const events = await json(`/v1/apps/${APP}/optouts/events?${query}&count=unique`);
       expect(events.status).toBe(200);
@@ -288,8 +298,20 @@ describe('query API (no data)', () => {
           '/v1/apps/{appId}/users/{userId}',
         ].sort(),
       );
-      const params = (openapi.document.paths as any)[`${OPTOUTS}/events`].get.parameters.map((p: any) => p.name);
-      expect(params.sort()).toEqual(['appId', 'channel', 'count', 'from', 'limit', 'lookback_days', 'period', 'to', 'tz']);
+      const params = (openapi.document.paths as any)[`${OPTOUTS}/events`].get.parameters.map(
+        (p: any) => p.name,
+      );
+      expect(params.sort()).toEqual([
+        'appId',
+        'channel',
+        'count',
+        'from',
+        'limit',
+        'lookback_days',
+        'period',
+        'to',
+        'tz',
+      ]);
     });
 
     it('serves the page and Chart.js without auth', async () => {
@@ -311,7 +333,9 @@ describe('query API (no data)', () => {
       expect(ready.status).toBe(200);
       expect(await ready.json()).toEqual({ status: 'ready', checks: { clickhouse: true, kafka: true } });
       const metrics = await (await server.get('/metrics')).text();
-      expect(metrics).toMatch(/http_request_duration_seconds_count\{[^}]*route="\/v1\/apps\/:appId\/optouts\/trend"[^}]*status="200"/);
+      expect(metrics).toMatch(
+        /http_request_duration_seconds_count\{[^}]*route="\/v1\/apps\/:appId\/optouts\/trend"[^}]*status="200"/,
+      );
       expect(metrics).toContain('process_cpu_seconds_total');
     });
   });

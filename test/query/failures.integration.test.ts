@@ -5,8 +5,9 @@
 // The slow queries need volume, so this file bulk-loads synthetic rows with
 // INSERT ... SELECT FROM numbers(): they exist to be slow, not to be correct
 // facts (correctness with pipeline-made facts is data.integration.test.ts).
-import { createServer } from 'node:net';
+
 import { randomUUID } from 'node:crypto';
+import { createServer } from 'node:net';
 import { clickhouseErrorCode, createClickHouseClient, sql } from '@optout/clickhouse';
 import { createLogger } from '@optout/observability';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -18,7 +19,8 @@ import { createTestDatabase, KEYS, type RunningServer, startServer } from './har
 
 const SLOW_APP = uniqueName('slow');
 const RANGE = 'period=custom&from=2024-05-01&to=2024-05-10';
-const ROWS = 3_000_000;
+// Enough for a chart query to outlast 1 ms and an export to outgrow socket buffers (backpressure).
+const ROWS = 600_000;
 
 async function closedPort(): Promise<number> {
   const server = createServer();
@@ -55,14 +57,14 @@ describe('query service failure modes', () => {
 
   beforeAll(async () => {
     db = await createTestDatabase('query_fail');
-    // 3M opt-outs of 1M users over 2024-05-01..05 (synthetic, for volume only).
+    // 600k opt-outs of 200k users over 2024-05-01..05 (synthetic, for volume only).
     await db.client.command({
       query: sql`
         INSERT INTO consent_transitions (app_id, channel, occurred_at, transition_id, user_id, kind,
           occurred_at_ms, source, pushes_before, last_touch_campaign_id, last_touch_at_ms,
           next_activity_at_ms, version, is_deleted)
         SELECT ${SLOW_APP}, 'PUSH', toDateTime(1714521600 + number % 432000, 'UTC'), toString(number),
-               concat('user-', toString(number % 1000000)), 'OPT_OUT',
+               concat('user-', toString(number % 200000)), 'OPT_OUT',
                (1714521600 + number % 432000) * 1000, NULL, [], '', 0, 0, 1, 0
         FROM numbers(${ROWS})`.text,
     });
@@ -74,7 +76,9 @@ describe('query service failure modes', () => {
   });
 
   it('503 when ClickHouse is unreachable, and /readyz says so', async () => {
-    const server = await startServer(db.database, { CLICKHOUSE_URL: `http://127.0.0.1:${await closedPort()}` });
+    const server = await startServer(db.database, {
+      CLICKHOUSE_URL: `http://127.0.0.1:${await closedPort()}`,
+    });
     servers.push(server);
     for (const endpoint of ['trend', 'push-pressure', 'campaigns', 'events', 'export']) {
       const response = await server.get(`/v1/apps/app-1/optouts/${endpoint}`, KEYS.reader);

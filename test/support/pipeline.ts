@@ -5,7 +5,13 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type ClickHouseClient, createClickHouseClient, createDatabase, dropDatabase, migrate } from '@optout/clickhouse';
+import {
+  type ClickHouseClient,
+  createClickHouseClient,
+  createDatabase,
+  dropDatabase,
+  migrate,
+} from '@optout/clickhouse';
 import {
   createEventCodec,
   createSchemaRegistry,
@@ -17,8 +23,13 @@ import {
 } from '@optout/events';
 import { createKafka, ensureTopics } from '@optout/kafka';
 import type { Admin, Message, Producer } from 'kafkajs';
-import { type IngestConfig, type IngestHandle, ingestShape, startIngest } from '../../services/ingest/src/index.ts';
 import { parseEnv } from '../../packages/config/src/index.ts';
+import {
+  type IngestConfig,
+  type IngestHandle,
+  ingestShape,
+  startIngest,
+} from '../../services/ingest/src/index.ts';
 import { testStack } from './env.ts';
 import { uniqueName } from './names.ts';
 
@@ -47,7 +58,9 @@ export interface TestPipeline {
   cleanup(): Promise<void>;
 }
 
-export async function createTestPipeline(options: { partitions?: number; prefix?: string } = {}): Promise<TestPipeline> {
+export async function createTestPipeline(
+  options: { partitions?: number; prefix?: string } = {},
+): Promise<TestPipeline> {
   const stack = testStack();
   const prefix = uniqueName(options.prefix ?? 't');
   const partitions = options.partitions ?? 3;
@@ -65,11 +78,19 @@ export async function createTestPipeline(options: { partitions?: number; prefix?
   const kafka = createKafka({ brokers: stack.brokers, clientId: `${prefix}-test` });
   const admin = kafka.admin();
   await admin.connect();
-  await ensureTopics(admin, { coPartitioned: [...Object.values(topics), controlTopic], dlq: dlqTopic, partitions });
+  await ensureTopics(admin, {
+    coPartitioned: [...Object.values(topics), controlTopic],
+    dlq: dlqTopic,
+    partitions,
+  });
   const producer: Producer = kafka.producer({ allowAutoTopicCreation: false });
   await producer.connect();
 
-  const root = createClickHouseClient({ url: stack.clickhouseUrl, username: stack.clickhouseUser, password: stack.clickhousePassword });
+  const root = createClickHouseClient({
+    url: stack.clickhouseUrl,
+    username: stack.clickhouseUser,
+    password: stack.clickhousePassword,
+  });
   await createDatabase(root, database);
   await migrate(root, { database });
   const clickhouse = createClickHouseClient({
@@ -126,11 +147,15 @@ export async function createTestPipeline(options: { partitions?: number; prefix?
       return handle;
     },
     spawnIngest(overrides = {}) {
-      const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'services/ingest/src/main.ts')], {
-        cwd: repoRoot,
-        env: { ...process.env, ...env, ...overrides },
-        stdio: ['ignore', 'ignore', 'pipe'],
-      });
+      const child = spawn(
+        process.execPath,
+        ['--import', 'tsx', join(repoRoot, 'services/ingest/src/main.ts')],
+        {
+          cwd: repoRoot,
+          env: { ...process.env, ...env, ...overrides },
+          stdio: ['ignore', 'ignore', 'pipe'],
+        },
+      );
       children.push(child);
       return child;
     },
@@ -159,7 +184,9 @@ export async function createTestPipeline(options: { partitions?: number; prefix?
       for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
       await Promise.all(running.map((h) => h.stop().catch(() => {})));
       await producer.disconnect();
-      await admin.deleteTopics({ topics: [...Object.values(topics), controlTopic, dlqTopic] }).catch(() => {});
+      await admin
+        .deleteTopics({ topics: [...Object.values(topics), controlTopic, dlqTopic] })
+        .catch(() => {});
       await admin.deleteGroups([groupId]).catch(() => {});
       await admin.disconnect();
       await clickhouse.close();
