@@ -17,6 +17,8 @@ const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
 export interface StackSettings {
   localDir: string;
+  /** Kafka jars, shared by every local dir of this checkout (downloaded once). */
+  kafkaLibsDir: string;
   kafkaPort: number;
   kafkaControllerPort: number;
   clickhouseHttpPort: number;
@@ -50,6 +52,7 @@ function intFromEnv(name: string, fallback: number): number {
 export function settingsFromEnv(): StackSettings {
   return {
     localDir: resolve(process.env.OPTOUT_LOCAL_DIR ?? join(repoRoot, '.local')),
+    kafkaLibsDir: join(repoRoot, '.local', 'kafka', 'libs'),
     kafkaPort: intFromEnv('STACK_KAFKA_PORT', 9092),
     kafkaControllerPort: intFromEnv('STACK_KAFKA_CONTROLLER_PORT', 9093),
     clickhouseHttpPort: intFromEnv('STACK_CLICKHOUSE_HTTP_PORT', 8123),
