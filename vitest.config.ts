@@ -5,7 +5,12 @@ import { defineConfig } from 'vitest/config';
 // which test/setup/stack.ts brings up once for the run.
 export default defineConfig({
   test: {
-    include: ['packages/**/src/**/*.test.ts', 'services/**/src/**/*.test.ts', 'test/**/*.test.ts', 'infra/**/*.test.ts'],
+    include: [
+      'packages/**/src/**/*.test.ts',
+      'services/**/src/**/*.test.ts',
+      'test/**/*.test.ts',
+      'infra/**/*.test.ts',
+    ],
     exclude: ['**/node_modules/**'],
     globalSetup: ['test/setup/stack.ts'],
     // Integration tests share one 2-core machine with Kafka and ClickHouse.
