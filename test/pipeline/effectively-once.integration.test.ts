@@ -6,8 +6,8 @@ import type { InputEvent } from '@optout/events';
 import { afterEach, describe, expect, it } from 'vitest';
 import { generateEvents, shuffle, withDuplicates } from '../support/generate.ts';
 import { createTestPipeline, type TestPipeline } from '../support/pipeline.ts';
-import { optOutFacts, transitions } from '../support/reference.ts';
-import { readOptOutFacts, readTransitions } from './facts.ts';
+import { latestKnown, optOutFacts, transitions } from '../support/reference.ts';
+import { readLatestKnown, readOptOutFacts, readTransitions } from './facts.ts';
 
 const now = Date.now();
 const chunks = <T>(items: readonly T[], n: number): T[][] =>
@@ -24,6 +24,9 @@ async function expectMatchesReference(p: TestPipeline, events: readonly InputEve
   expect(expectedTransitions.length).toBeGreaterThan(20); // the generated set is worth checking
   expect(await readTransitions(p.clickhouse)).toEqual(expectedTransitions);
   expect(await readOptOutFacts(p.clickhouse)).toEqual(optOutFacts(events));
+  const known = latestKnown(events);
+  expect(known.external_ids.length).toBeGreaterThan(0);
+  expect(await readLatestKnown(p.clickhouse)).toEqual(known);
 }
 
 async function progressMade(p: TestPipeline): Promise<boolean> {

@@ -1,7 +1,7 @@
 // Reads the facts the pipeline wrote (latest version of each row, live
 // transitions only) in the shape of the reference's answers, for comparison.
 import type { ClickHouseClient } from '@optout/clickhouse';
-import type { OptOutFact, Transition } from '../support/reference.ts';
+import type { LatestKnown, OptOutFact, TouchRow, Transition } from '../support/reference.ts';
 
 async function rows<T>(client: ClickHouseClient, query: string): Promise<T[]> {
   return (await client.query({ query, format: 'JSONEachRow' })).json<T>();
@@ -115,4 +115,34 @@ export async function readOptOutFacts(client: ClickHouseClient): Promise<OptOutF
       };
     })
     .sort(byKey);
+}
+
+/** The latest-known values as the query service reads them: the largest (observed_at_ms, event_id). */
+export async function readLatestKnown(client: ClickHouseClient): Promise<LatestKnown> {
+  // Aliases differ from column names: 18.16 would substitute them inside the aggregates.
+  const latest = async (table: string, keys: string[], value: string) =>
+    (
+      await rows<Record<string, string>>(
+        client,
+        `SELECT ${keys.join(', ')}, argMax(${value}, tuple(observed_at_ms, event_id)) AS latest_value,
+                max(observed_at_ms) AS latest_ms, argMax(event_id, tuple(observed_at_ms, event_id)) AS latest_id
+         FROM ${table} GROUP BY ${keys.join(', ')} ORDER BY ${keys.join(', ')}`,
+      )
+    ).map((r) => ({
+      ...Object.fromEntries(keys.map((k) => [k, r[k]!])),
+      [value]: r.latest_value!,
+      observed_at_ms: Number(r.latest_ms),
+      event_id: r.latest_id!,
+    }));
+  const external_ids = await latest('user_external_ids', ['app_id', 'user_id'], 'external_id');
+  const identifiers = await latest('user_identifiers', ['app_id', 'user_id'], 'identifiers');
+  const campaign_names = await latest('campaign_names', ['app_id', 'campaign_id'], 'campaign_name');
+  return {
+    external_ids: external_ids as LatestKnown['external_ids'],
+    identifiers: identifiers.map((r) => ({
+      ...r,
+      identifiers: JSON.parse(r.identifiers as string),
+    })) as LatestKnown['identifiers'],
+    campaign_names: campaign_names as LatestKnown['campaign_names'],
+  };
 }

@@ -8,7 +8,7 @@
 //   1. decode, validate, check key and partition; bad records -> dead-letter topic
 //   2. apply to state (duplicates by event_id change nothing)
 //   3. write the facts that changed            (idempotent: versioned rows)
-//   4. write the batch's raw events            (idempotent: keyed by event_id)
+//   4. write latest-known / reach rows, then the batch's raw events (idempotent)
 //   5. commit the batch's offsets
 // A crash anywhere redelivers the batch after the last commit. The state is then
 // restored from the raw events (step 4), which only ever hold events whose facts
@@ -279,6 +279,8 @@ export class IngestPipeline {
       await this.sink.insert(table, rows, heartbeat);
       if (rows.length) metrics.factsWritten.inc({ table }, rows.length);
     }
+    for (const [table, rows] of plan.derived) await this.sink.insert(table, rows, heartbeat);
+    // Last: raw events are what a restore rebuilds state from (see restore.ts).
     await this.sink.insert(plan.rawTable, plan.rawRows, heartbeat);
   }
 

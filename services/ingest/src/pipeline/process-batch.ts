@@ -6,7 +6,7 @@
 import type { EventCodec, EventKind, InputEvent } from '@optout/events';
 import { type DeadLetter, keyHash, partitionForKey } from '@optout/kafka';
 import type { KafkaMessage } from 'kafkajs';
-import { RAW_TABLE, rawRow } from '../sink/rows.ts';
+import { derivedRows, RAW_TABLE, rawRow } from '../sink/rows.ts';
 import type { PartitionState } from '../state/partition-state.ts';
 import type { UserState } from '../state/user-state.ts';
 
@@ -22,6 +22,8 @@ export interface BatchPlan {
   deadLetters: DeadLetter[];
   rawTable: string;
   rawRows: Record<string, unknown>[];
+  /** Latest-known and reach rows, by table. */
+  derived: Map<string, Record<string, unknown>[]>;
   touched: Set<UserState>;
   decoded: number;
   duplicates: number;
@@ -33,6 +35,7 @@ export function processBatch(input: BatchInput, codec: EventCodec, state: Partit
     deadLetters: [],
     rawTable: RAW_TABLE[input.kind],
     rawRows: [],
+    derived: new Map(),
     touched: new Set(),
     decoded: 0,
     duplicates: 0,
@@ -85,6 +88,11 @@ export function processBatch(input: BatchInput, codec: EventCodec, state: Partit
     if (outcome.late) plan.late++;
     plan.touched.add(outcome.user);
     plan.rawRows.push(toRaw(event, keyHash(expectedKey)));
+    for (const [table, row] of derivedRows(input.kind, event)) {
+      const rows = plan.derived.get(table);
+      if (rows) rows.push(row);
+      else plan.derived.set(table, [row]);
+    }
   }
   return plan;
 }

@@ -153,3 +153,47 @@ export const RAW_TABLE = {
   appEvent: 'raw_app_events',
   consentChange: 'raw_consent_changes',
 } as const;
+
+/**
+ * Rows an event adds to the "latest known" tables and to campaign reach (SPEC 3):
+ * only values the event carries. Readers take the latest (observed_at_ms, event_id).
+ */
+export function derivedRows(
+  kind: keyof typeof RAW_TABLE,
+  event: AppEvent | CampaignInteraction | ConsentChange | PushSent,
+) {
+  const rows: Array<[table: string, row: Record<string, unknown>]> = [];
+  const seen = { observed_at_ms: event.occurred_at, event_id: event.event_id };
+  const who = { app_id: event.app_id, user_id: event.user_id };
+  if (kind === 'pushSent') {
+    const e = event as PushSent;
+    if (e.campaign_id !== null) {
+      rows.push([
+        'campaign_reach',
+        { app_id: e.app_id, campaign_id: e.campaign_id, sent_at: seconds(e.occurred_at), user_id: e.user_id },
+      ]);
+      if (e.campaign_name !== null)
+        rows.push([
+          'campaign_names',
+          { app_id: e.app_id, campaign_id: e.campaign_id, campaign_name: e.campaign_name, ...seen },
+        ]);
+    }
+  } else if (kind === 'campaignInteraction') {
+    const e = event as CampaignInteraction;
+    if (e.campaign_name !== null)
+      rows.push([
+        'campaign_names',
+        { app_id: e.app_id, campaign_id: e.campaign_id, campaign_name: e.campaign_name, ...seen },
+      ]);
+  } else {
+    const e = event as AppEvent | ConsentChange;
+    if (e.external_id !== null)
+      rows.push(['user_external_ids', { ...who, external_id: e.external_id, ...seen }]);
+    if (kind === 'consentChange') {
+      const identifiers = (e as ConsentChange).identifiers;
+      if (Object.keys(identifiers).length > 0)
+        rows.push(['user_identifiers', { ...who, identifiers: identifiersJson(identifiers), ...seen }]);
+    }
+  }
+  return rows;
+}
