@@ -59,9 +59,7 @@ export async function readTransitions(client: ClickHouseClient): Promise<Transit
 
 export async function readOptOutFacts(client: ClickHouseClient): Promise<OptOutFact[]> {
   const live = (await rows<Row>(client, LIVE_TRANSITIONS)).filter((r) => r.kind === 'OPT_OUT');
-  const touches = await rows<
-    { transition_id: string; campaign_id: string; days_before: number } & Record<string, number>
-  >(
+  const touches = await rows<TouchRow & { transition_id: string }>(
     client,
     `SELECT transition_id, campaign_id, days_before,
             argMax(opens, version) AS opens, argMax(clicks, version) AS clicks,
