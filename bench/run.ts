@@ -12,8 +12,9 @@ import { connectionOf, settingsFromEnv, stackUp } from '../infra/local/stack.ts'
 import { REPO_ROOT } from '../services/simulator/src/processes.ts';
 import { type Connection, NotAvailable, type Scale, type SectionResult } from './common.ts';
 import { benchFreshness } from './freshness.ts';
-import { benchIngest, benchState } from './ingest.ts';
+import { benchIngest } from './ingest.ts';
 import { benchQuery, type QueryBenchOptions } from './query.ts';
+import { benchState } from './state.ts';
 import { round } from './stats.ts';
 
 const SECTIONS = ['ingest', 'freshness', 'state', 'query'] as const;
@@ -22,7 +23,7 @@ type Section = (typeof SECTIONS)[number];
 interface ScaleSettings {
   ingest: { events: number; runs: number };
   freshness: { rate: number; seconds: number };
-  state: { events: number };
+  state: { users: number; days: number; runs: number };
   query: QueryBenchOptions;
 }
 
@@ -30,13 +31,13 @@ export const SCALES: Record<Scale, ScaleSettings> = {
   small: {
     ingest: { events: 20_000, runs: 1 },
     freshness: { rate: 1_000, seconds: 5 },
-    state: { events: 20_000 },
+    state: { users: 500, days: 30, runs: 1 },
     query: { optOuts: 5_000, users: 50_000, exportRows: 10_000, requests: 5, reachRows: 50_000 },
   },
   full: {
     ingest: { events: 500_000, runs: 3 },
     freshness: { rate: 5_000, seconds: 30 },
-    state: { events: 300_000 },
+    state: { users: 20_000, days: 30, runs: 3 },
     query: { optOuts: 100_000, users: 1_000_000, exportRows: 1_000_000, requests: 30, reachRows: 2_000_000 },
   },
 };
@@ -123,7 +124,7 @@ async function main(argv: string[]): Promise<number> {
   const runners: Record<Section, () => Promise<SectionResult>> = {
     ingest: () => benchIngest(conn, settings.ingest),
     freshness: () => benchFreshness(conn, settings.freshness),
-    state: () => benchState(conn, settings.state),
+    state: () => benchState(settings.state),
     query: () => benchQuery(conn, settings.query),
   };
   for (const section of parsed.only) {

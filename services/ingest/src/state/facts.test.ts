@@ -106,3 +106,17 @@ describe('changedFacts', () => {
     expect(state.apply(push('p', T)).admitted).toBe(false);
   });
 });
+
+describe('duplicates in the compact lists', () => {
+  it('recognises a redelivered push or app event by time and id, and keeps distinct ones at the same time', () => {
+    const state = new PartitionState(0);
+    expect(state.apply(push('a', T)).admitted).toBe(true);
+    expect(state.apply(push('b', T)).admitted).toBe(true);
+    expect(state.apply(push('a', T)).admitted).toBe(false);
+    expect(state.apply(app('e', T, 'x')).admitted).toBe(true);
+    expect(state.apply(app('e', T, 'x')).admitted).toBe(false);
+    expect(state.apply(touch('i', T, 'c', 'OPEN')).admitted).toBe(true);
+    expect(state.apply(touch('i', T, 'c', 'OPEN')).admitted).toBe(false);
+    expect(state.user('app', 'u').eventCount()).toBe(4);
+  });
+});

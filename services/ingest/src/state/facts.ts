@@ -3,7 +3,7 @@
 // Pure: the same state gives the same facts whatever order the events came in.
 import type { Channel } from '@optout/events';
 import { type Transition, transitionsOf } from '../optout/transitions.ts';
-import { lowerBound, type UserState, upperBound } from './user-state.ts';
+import { lowerBound, lowerBoundBy, type UserState, upperBound } from './user-state.ts';
 
 export const DAY_MS = 86_400_000;
 /** The longest lookback / window any query may ask for (SPEC 5: 1..30 days). */
@@ -57,9 +57,9 @@ export function factsOf(state: UserState, channel: Channel, transition: Transiti
     pushesBefore.push(pushEnd - lowerBound(state.pushes, t - d * DAY_MS));
 
   const touches = new Map<string, TouchCounts>();
-  const interEnd = lowerBound(state.interactions, t);
+  const interEnd = lowerBoundBy(state.interactions, t);
   let lastTouch: TransitionFacts['lastTouch'] = null;
-  for (let i = lowerBound(state.interactions, windowStart); i < interEnd; i++) {
+  for (let i = lowerBoundBy(state.interactions, windowStart); i < interEnd; i++) {
     const it = state.interactions[i]!;
     const d = daysBefore(t, it.t);
     const key = `${d}\u0000${it.campaignId}`;
@@ -86,22 +86,23 @@ export function factsOf(state: UserState, channel: Channel, transition: Transiti
   }
 
   const events = new Map<string, EventCount>();
-  const appEnd = lowerBound(state.appEvents, t);
-  for (let i = lowerBound(state.appEvents, windowStart); i < appEnd; i++) {
-    const ev = state.appEvents[i]!;
-    const d = daysBefore(t, ev.t);
-    const key = `${d}\u0000${ev.name}`;
+  const times = state.appEventTimes;
+  const names = state.appEventNames;
+  const appEnd = lowerBound(times, t);
+  for (let i = lowerBound(times, windowStart); i < appEnd; i++) {
+    const d = daysBefore(t, times[i]!);
+    const key = `${d}\u0000${names[i]}`;
     const count = events.get(key);
     if (count) count.events++;
-    else events.set(key, { eventName: ev.name, daysBefore: d, events: 1 });
+    else events.set(key, { eventName: state.names.names[names[i]!]!, daysBefore: d, events: 1 });
   }
-  const next = state.appEvents[upperBound(state.appEvents, t)];
+  const next = times[upperBound(times, t)];
 
   return {
     ...base,
     pushesBefore,
     lastTouch,
-    nextActivityAt: next ? next.t : 0,
+    nextActivityAt: next ?? 0,
     touches: [...touches.values()],
     eventCounts: [...events.values()],
   };
@@ -152,13 +153,12 @@ export function changedFacts(state: UserState, frozenBefore: number): FactChange
     const digest = digestOf(facts);
     if (previous?.digest === digest) continue;
     upserts.push(facts);
-    state.written.set(transition.id, { channel, digest, t: transition.t });
+    state.markWritten(transition.id, { channel, digest, t: transition.t });
   }
   const removals: FactChanges['removals'] = [];
   for (const [id, { channel, t }] of state.written) {
-    if (live.has(id)) continue;
-    removals.push({ channel, id, t });
-    state.written.delete(id);
+    if (!live.has(id)) removals.push({ channel, id, t });
   }
+  for (const { id } of removals) state.forgetWritten(id);
   return { upserts, removals };
 }

@@ -4,7 +4,7 @@
 import type { InputEvent } from '@optout/events';
 import { addFacts, addRemoval, emptyFactRows, type FactRows } from '../sink/rows.ts';
 import { changedFacts } from './facts.ts';
-import { UserState } from './user-state.ts';
+import { NameTable, UserState } from './user-state.ts';
 
 export interface ApplyOutcome {
   /** false: a duplicate of an event already held. */
@@ -16,6 +16,7 @@ export interface ApplyOutcome {
 
 export class PartitionState {
   readonly users = new Map<string, UserState>();
+  private readonly names = new NameTable();
 
   constructor(readonly partition: number) {}
 
@@ -23,7 +24,7 @@ export class PartitionState {
     const key = `${appId}:${userId}`;
     let user = this.users.get(key);
     if (!user) {
-      user = new UserState(appId, userId);
+      user = new UserState(appId, userId, this.names);
       this.users.set(key, user);
     }
     return user;

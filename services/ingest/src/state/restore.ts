@@ -94,7 +94,7 @@ export async function restorePartition(options: RestoreOptions): Promise<Partiti
     (r) => {
       state
         .user(r.app_id!, r.user_id!)
-        .written.set(r.transition_id!, { channel: r.channel as Channel, digest: '', t: t(r) });
+        .markWritten(r.transition_id!, { channel: r.channel as Channel, digest: '', t: t(r) });
     },
     heartbeat,
   );
