@@ -84,7 +84,13 @@ export async function startServer(
     app,
     base,
     get: (path, key) => fetch(base + path, key ? { headers: { authorization: `Bearer ${key}` } } : {}),
-    close: () => app.close(),
+    close: async () => {
+      // Sockets of abandoned downloads may linger until the keep-alive timeout;
+      // tests do not wait for graceful draining (main.ts does, under a deadline).
+      const closing = app.close();
+      app.server.closeAllConnections();
+      await closing;
+    },
   };
 }
 

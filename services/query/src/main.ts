@@ -7,6 +7,8 @@ import { loadQueryConfigOrExit } from './config.ts';
 import { buildQueryServer } from './server.ts';
 
 const SHUTDOWN_DEADLINE_MS = 15_000;
+/** In-flight requests (exports) get this long to finish before their sockets are cut. */
+const DRAIN_MS = 10_000;
 
 const config = loadQueryConfigOrExit();
 const logger = createLogger('query', config.LOG_LEVEL);
@@ -23,6 +25,9 @@ async function shutdown(signal: string) {
     process.exit(1);
   }, SHUTDOWN_DEADLINE_MS);
   deadline.unref();
+  // A cut export is aborted, never ended cleanly, so clients see it as incomplete.
+  const cut = setTimeout(() => app.server.closeAllConnections(), DRAIN_MS);
+  cut.unref();
   try {
     await app.close();
     logger.info('shutdown_complete');
