@@ -7,8 +7,9 @@
 // Per batch, in this order (the order is what makes it effectively once):
 //   1. decode, validate, check key and partition; bad records -> dead-letter topic
 //   2. apply to state (duplicates by event_id change nothing)
-//   3. write the facts that changed            (idempotent: versioned rows)
-//   4. write latest-known / reach rows, then the batch's raw events (idempotent)
+//   3. write the facts that changed (versioned rows) and the latest-known and
+//      reach rows the events carry, in parallel          (all idempotent)
+//   4. write the batch's raw events                   (idempotent: keyed by event_id)
 //   5. commit the batch's offsets
 // A crash anywhere redelivers the batch after the last commit. The state is then
 // restored from the raw events (step 4), which only ever hold events whose facts
@@ -275,12 +276,13 @@ export class IngestPipeline {
     await this.deadLetter(plan.deadLetters);
 
     const facts = state.collectFacts(plan.touched, this.horizon(), this.nextVersion());
-    for (const [table, rows] of Object.entries(facts)) {
-      await this.sink.insert(table, rows, heartbeat);
+    // Facts and the latest-known / reach rows in parallel: all of them must be
+    // durable before the raw events, which are what a restore rebuilds state from
+    // (an event found there is never re-applied, so its rows would never be re-sent).
+    const before: Array<[string, Record<string, unknown>[]]> = [...Object.entries(facts), ...plan.derived];
+    await Promise.all(before.map(([table, rows]) => this.sink.insert(table, rows, heartbeat)));
+    for (const [table, rows] of Object.entries(facts))
       if (rows.length) metrics.factsWritten.inc({ table }, rows.length);
-    }
-    for (const [table, rows] of plan.derived) await this.sink.insert(table, rows, heartbeat);
-    // Last: raw events are what a restore rebuilds state from (see restore.ts).
     await this.sink.insert(plan.rawTable, plan.rawRows, heartbeat);
   }
 
