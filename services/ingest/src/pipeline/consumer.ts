@@ -83,6 +83,9 @@ export class IngestPipeline {
       sessionTimeout: o.sessionTimeoutMs,
       heartbeatInterval: Math.min(3000, Math.floor(o.sessionTimeoutMs / 5)),
       maxBytesPerPartition: o.maxBytesPerPartition,
+      // kafkajs caps a whole fetch at 10 MB by default, which splits the batches of
+      // 5 topics x N partitions small; fewer, larger batches mean fewer inserts.
+      maxBytes: Math.max(10 * 1024 * 1024, o.maxBytesPerPartition * 5 * o.partitionCount),
       maxWaitTimeInMs: 250,
       allowAutoTopicCreation: false,
       readUncommitted: false,
