@@ -339,6 +339,17 @@ export async function stackDown(s: StackSettings = settingsFromEnv()): Promise<v
   await stopPid('clickhouse', clickhouseDirs(s).pidFile);
 }
 
+/** Kafka alone (tests that restart a broker use a private one on their own ports). */
+export async function kafkaStart(s: StackSettings): Promise<string> {
+  mkdirSync(s.localDir, { recursive: true });
+  await kafkaUp(s);
+  return connectionOf(s).KAFKA_BROKERS;
+}
+
+export async function kafkaStop(s: StackSettings): Promise<void> {
+  await stopPid('kafka', kafkaDirs(s).pidFile);
+}
+
 export async function stackStatus(s: StackSettings = settingsFromEnv()): Promise<boolean> {
   const conn = connectionOf(s);
   const kafkaPid = readPid(kafkaDirs(s).pidFile);

@@ -59,9 +59,10 @@ export interface TestPipeline {
 }
 
 export async function createTestPipeline(
-  options: { partitions?: number; prefix?: string } = {},
+  /** `brokers`: another Kafka than the test stack's (e.g. a private one a test restarts). */
+  options: { partitions?: number; prefix?: string; brokers?: string[] } = {},
 ): Promise<TestPipeline> {
-  const stack = testStack();
+  const stack = { ...testStack(), ...(options.brokers ? { brokers: options.brokers } : {}) };
   const prefix = uniqueName(options.prefix ?? 't');
   const partitions = options.partitions ?? 3;
   const topics: Record<EventKind, string> = {
