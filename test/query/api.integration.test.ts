@@ -11,6 +11,10 @@ import { createTestDatabase, KEYS, OpenApiValidator, type RunningServer, startSe
 const APP = 'app-1';
 const OPTOUTS = '/v1/apps/{appId}/optouts';
 
+// Response bodies are checked against the OpenAPI schemas; this type only lets the test read them.
+// biome-ignore lint/suspicious/noExplicitAny: JSON of many documented shapes
+type Body = Record<string, any>;
+
 describe('query API (no data)', () => {
   let db: Awaited<ReturnType<typeof createTestDatabase>>;
   let server: RunningServer;
@@ -38,7 +42,7 @@ describe('query API (no data)', () => {
   /** GET with the reader key by default; `null` sends no Authorization header. */
   async function json(path: string, key: string | null = KEYS.reader) {
     const response = await server.get(path, key ?? undefined);
-    return { status: response.status, body: (await response.json()) as Record<string, any> };
+    return { status: response.status, body: (await response.json()) as Body };
   }
 
   describe('auth', () => {
@@ -298,9 +302,8 @@ describe('query API (no data)', () => {
           '/v1/apps/{appId}/users/{userId}',
         ].sort(),
       );
-      const params = (openapi.document.paths as any)[`${OPTOUTS}/events`].get.parameters.map(
-        (p: any) => p.name,
-      );
+      const paths = openapi.document.paths as Record<string, { get: { parameters: { name: string }[] } }>;
+      const params = paths[`${OPTOUTS}/events`]!.get.parameters.map((p) => p.name);
       expect(params.sort()).toEqual([
         'appId',
         'channel',

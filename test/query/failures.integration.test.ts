@@ -19,7 +19,10 @@ import { createTestDatabase, KEYS, type RunningServer, startServer } from './har
 
 const SLOW_APP = uniqueName('slow');
 const RANGE = 'period=custom&from=2024-05-01&to=2024-05-10';
-// Enough for a chart query to outlast 1 ms and an export to outgrow socket buffers (backpressure).
+// Enough for a chart query to outlast 1 ms and an export to outgrow socket buffers (backpressure):
+// one user per opt-out, so the export has ROWS lines (tens of MB, far more than the buffers
+// between ClickHouse, the service and this test hold, which would otherwise let a fast export
+// finish on the server side before a slow reader is half-way).
 const ROWS = 600_000;
 
 async function closedPort(): Promise<number> {
@@ -57,14 +60,14 @@ describe('query service failure modes', () => {
 
   beforeAll(async () => {
     db = await createTestDatabase('query_fail');
-    // 600k opt-outs of 200k users over 2024-05-01..05 (synthetic, for volume only).
+    // 600k opt-outs of 600k users over 2024-05-01..05 (synthetic, for volume only).
     await db.client.command({
       query: sql`
         INSERT INTO consent_transitions (app_id, channel, occurred_at, transition_id, user_id, kind,
           occurred_at_ms, source, pushes_before, last_touch_campaign_id, last_touch_at_ms,
           next_activity_at_ms, version, is_deleted)
         SELECT ${SLOW_APP}, 'PUSH', toDateTime(1714521600 + number % 432000, 'UTC'), toString(number),
-               concat('user-', toString(number % 200000)), 'OPT_OUT',
+               concat('user-', toString(number)), 'OPT_OUT',
                (1714521600 + number % 432000) * 1000, NULL, [], '', 0, 0, 1, 0
         FROM numbers(${ROWS})`.text,
     });

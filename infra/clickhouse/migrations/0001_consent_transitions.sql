@@ -2,7 +2,8 @@
 -- decided by services/ingest from the user's whole consent history (SPEC 3).
 -- Written by ingest, corrected by re-writing with a higher version; a transition
 -- that a late event proves was not one is re-written with is_deleted = 1.
--- Readers take the latest version per transition_id (argMax ... GROUP BY), never FINAL.
+-- Readers take the latest version with FINAL and filter is_deleted after it (never in
+-- PREWHERE, which FINAL applies before collapsing versions): see services/query/src/queries/scope.ts.
 CREATE TABLE IF NOT EXISTS consent_transitions
 (
     app_id String,

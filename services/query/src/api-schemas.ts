@@ -22,7 +22,11 @@ const envelope = {
   channel: z.enum(CHANNELS),
 };
 
-const trendCounts = { opt_outs: count, opt_ins: count, users: count.describe('distinct users with >= 1 opt-out') };
+const trendCounts = {
+  opt_outs: count,
+  opt_ins: count,
+  users: count.describe('distinct users with >= 1 opt-out'),
+};
 const trendDay = z.object({ date: z.iso.date(), ...trendCounts });
 
 export const trendResponse = z.object({
@@ -106,7 +110,15 @@ export const erasureStatus = z.object({
 
 export const errorResponse = z.object({
   error: z.object({
-    code: z.enum(['bad_request', 'unauthorized', 'forbidden', 'not_found', 'unavailable', 'timeout', 'internal']),
+    code: z.enum([
+      'bad_request',
+      'unauthorized',
+      'forbidden',
+      'not_found',
+      'unavailable',
+      'timeout',
+      'internal',
+    ]),
     message: z.string(),
     details: z.array(z.object({ param: z.string(), message: z.string() })),
   }),

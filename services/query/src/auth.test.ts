@@ -53,6 +53,8 @@ describe('authorize', () => {
   it('refuses admin operations to non-admin keys with 403', () => {
     const reader = store.authenticate('Bearer reader-key');
     expect(codeOf(() => authorize(reader, 'app-1', { admin: true }))).toBe('403 forbidden');
-    expect(codeOf(() => authorize(store.authenticate('Bearer admin-key'), 'app-1', { admin: true }))).toBeUndefined();
+    expect(
+      codeOf(() => authorize(store.authenticate('Bearer admin-key'), 'app-1', { admin: true })),
+    ).toBeUndefined();
   });
 });

@@ -49,7 +49,9 @@ type BaseConfig = z.infer<z.ZodObject<typeof queryShape>>;
 export type QueryConfig = Omit<BaseConfig, 'API_KEYS' | 'API_KEYS_FILE'> & { apiKeys: ApiKeyEntry[] };
 
 function describeIssues(variable: string, error: z.ZodError): string {
-  const lines = error.issues.map((issue) => `  ${variable}${issue.path.map((p) => `[${String(p)}]`).join('')}: ${issue.message}`);
+  const lines = error.issues.map(
+    (issue) => `  ${variable}${issue.path.map((p) => `[${String(p)}]`).join('')}: ${issue.message}`,
+  );
   return `invalid configuration:\n${lines.join('\n')}`;
 }
 
@@ -59,7 +61,9 @@ export function parseApiKeys(text: string, variable: string): ApiKeyEntry[] {
   try {
     json = JSON.parse(text);
   } catch (error) {
-    throw new ConfigError(`invalid configuration:\n  ${variable}: not valid JSON (${(error as Error).message})`);
+    throw new ConfigError(
+      `invalid configuration:\n  ${variable}: not valid JSON (${(error as Error).message})`,
+    );
   }
   const result = apiKeyListSchema.safeParse(json);
   if (!result.success) throw new ConfigError(describeIssues(variable, result.error));
@@ -76,12 +80,16 @@ function loadApiKeys(env: BaseConfig): ApiKeyEntry[] {
     try {
       text = readFileSync(env.API_KEYS_FILE, 'utf8');
     } catch (error) {
-      throw new ConfigError(`invalid configuration:\n  API_KEYS_FILE: cannot read ${env.API_KEYS_FILE} (${(error as Error).message})`);
+      throw new ConfigError(
+        `invalid configuration:\n  API_KEYS_FILE: cannot read ${env.API_KEYS_FILE} (${(error as Error).message})`,
+      );
     }
     return parseApiKeys(text, 'API_KEYS_FILE');
   }
   if (env.API_KEYS !== undefined) return parseApiKeys(env.API_KEYS, 'API_KEYS');
-  throw new ConfigError('invalid configuration:\n  API_KEYS / API_KEYS_FILE: one of them is required (not set)');
+  throw new ConfigError(
+    'invalid configuration:\n  API_KEYS / API_KEYS_FILE: one of them is required (not set)',
+  );
 }
 
 /** Parses and validates the whole environment; throws a ConfigError naming each bad variable. */

@@ -18,7 +18,10 @@ export interface EraseUserMessage {
 
 export function createControlProducer(brokers: string[], clientId: string): Producer {
   const kafka = new Kafka({ clientId, brokers, logLevel: logLevel.NOTHING, retry: { retries: 3 } });
-  return kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, allowAutoTopicCreation: false });
+  return kafka.producer({
+    createPartitioner: Partitioners.DefaultPartitioner,
+    allowAutoTopicCreation: false,
+  });
 }
 
 /** Tracks whether the producer is connected (for /readyz) and keeps reconnecting in the background. */

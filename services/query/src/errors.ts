@@ -50,8 +50,4 @@ export function errorBody(error: ApiError): ErrorBody {
 }
 
 export const badRequest = (problems: ParamProblem[]) =>
-  new ApiError(
-    'bad_request',
-    `invalid parameters: ${problems.map((p) => p.param).join(', ')}`,
-    problems,
-  );
+  new ApiError('bad_request', `invalid parameters: ${problems.map((p) => p.param).join(', ')}`, problems);

@@ -25,7 +25,9 @@ const ERROR_DESCRIPTIONS = {
 
 /** The error responses every authenticated endpoint can give. */
 export function errorResponses(codes: (keyof typeof ERROR_DESCRIPTIONS)[] = [400, 401, 403, 503, 504]) {
-  return Object.fromEntries(codes.map((code) => [code, { description: ERROR_DESCRIPTIONS[code], ...errorJson() }]));
+  return Object.fromEntries(
+    codes.map((code) => [code, { description: ERROR_DESCRIPTIONS[code], ...errorJson() }]),
+  );
 }
 
 export const bearer = [{ bearerAuth: [] }];

@@ -47,11 +47,15 @@ describe('parseQuery', () => {
       limit: '101',
       colour: 'red',
     });
-    expect(Object.keys(bad).sort()).toEqual(['channel', 'colour', 'count', 'from', 'limit', 'lookback_days', 'tz'].sort());
+    expect(Object.keys(bad).sort()).toEqual(
+      ['channel', 'colour', 'count', 'from', 'limit', 'lookback_days', 'tz'].sort(),
+    );
   });
 
   it('reports from after to, span too long, unknown period', () => {
-    expect(details('trend', { period: 'custom', from: '2024-05-02', to: '2024-05-01' })).toHaveProperty('from');
+    expect(details('trend', { period: 'custom', from: '2024-05-02', to: '2024-05-01' })).toHaveProperty(
+      'from',
+    );
     expect(details('trend', { period: 'custom', from: '2023-01-01', to: '2024-05-01' })).toHaveProperty('to');
     expect(details('trend', { period: 'fortnight' })).toHaveProperty('period');
   });

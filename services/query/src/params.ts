@@ -35,7 +35,10 @@ const enumParam = <const T extends readonly [string, ...string[]]>(values: T, de
 const PERIOD_PARAMS = new Set(['period', 'from', 'to', 'tz']);
 
 const commonParams = {
-  period: z.enum(PERIODS).default('last_week').describe('Opt-out date range: a preset ending today in tz, or custom'),
+  period: z
+    .enum(PERIODS)
+    .default('last_week')
+    .describe('Opt-out date range: a preset ending today in tz, or custom'),
   from: z.iso.date().optional().describe('First day (YYYY-MM-DD, inclusive); only with period=custom'),
   to: z.iso
     .date()
@@ -67,7 +70,9 @@ export const querySchemas = {
     .object({
       ...commonParams,
       lookback_days: lookbackDays,
-      count: enumParam(['total', 'unique'], 'total: event occurrences; unique: distinct users').default('total'),
+      count: enumParam(['total', 'unique'], 'total: event occurrences; unique: distinct users').default(
+        'total',
+      ),
       limit,
     })
     .strict(),
@@ -99,11 +104,7 @@ function problemsOf(error: z.ZodError): ParamProblem[] {
  * Validates a request's query string for endpoint `name` and resolves its
  * period; throws a 400 ApiError listing every bad parameter.
  */
-export function parseQuery<K extends keyof QuerySchemas>(
-  name: K,
-  query: unknown,
-  now: Date,
-): QueryParams<K> {
+export function parseQuery<K extends keyof QuerySchemas>(name: K, query: unknown, now: Date): QueryParams<K> {
   const raw: Record<string, unknown> = { ...(query as Record<string, unknown>) };
   const problems: ParamProblem[] = [];
   for (const [key, value] of Object.entries(raw)) {
@@ -115,7 +116,10 @@ export function parseQuery<K extends keyof QuerySchemas>(
   const parsed = querySchemas[name].safeParse(raw);
   if (!parsed.success) problems.push(...problemsOf(parsed.error));
   const str = (key: string) => (typeof raw[key] === 'string' ? (raw[key] as string) : undefined);
-  const period = resolvePeriod({ period: str('period'), from: str('from'), to: str('to'), tz: str('tz') }, now);
+  const period = resolvePeriod(
+    { period: str('period'), from: str('from'), to: str('to'), tz: str('tz') },
+    now,
+  );
   if (!period.ok) problems.push(...period.problems);
   if (problems.length > 0 || !parsed.success || !period.ok) throw badRequest(problems);
   return { ...(parsed.data as z.infer<QuerySchemas[K]>), range: period.range };
@@ -134,7 +138,10 @@ export const pathSchemas = {
   }),
 } as const;
 
-export function parsePath<K extends keyof typeof pathSchemas>(name: K, params: unknown): z.infer<(typeof pathSchemas)[K]> {
+export function parsePath<K extends keyof typeof pathSchemas>(
+  name: K,
+  params: unknown,
+): z.infer<(typeof pathSchemas)[K]> {
   const parsed = pathSchemas[name].safeParse(params);
   if (parsed.success) return parsed.data as z.infer<(typeof pathSchemas)[K]>;
   throw badRequest(parsed.error.issues.map((i) => ({ param: String(i.path[0]), message: i.message })));

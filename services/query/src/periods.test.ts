@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { canonicalTimeZone, eachDay, isIsoDate, localDate, resolvePeriod, startOfLocalDay } from './periods.ts';
+import {
+  canonicalTimeZone,
+  eachDay,
+  isIsoDate,
+  localDate,
+  resolvePeriod,
+  startOfLocalDay,
+} from './periods.ts';
 
 const NOW = new Date('2024-05-15T22:30:00Z');
 
@@ -61,22 +68,24 @@ describe('custom', () => {
   });
 
   it('accepts 366 days and refuses 367', () => {
-    expect(eachDay(ok({ period: 'custom', from: '2024-01-01', to: '2024-12-31' }).from, '2024-12-31')).toHaveLength(366);
+    expect(
+      eachDay(ok({ period: 'custom', from: '2024-01-01', to: '2024-12-31' }).from, '2024-12-31'),
+    ).toHaveLength(366);
     expect(problems({ period: 'custom', from: '2024-01-01', to: '2025-01-01' })).toEqual([
       { param: 'to', message: expect.stringContaining('366') },
     ]);
   });
 
   it('names every bad parameter', () => {
-    expect(problems({ period: 'custom', from: '2024-02-30', tz: 'Mars/Olympus' }).map((p) => p.param)).toEqual([
-      'tz',
-      'from',
-      'to',
-    ]);
+    expect(
+      problems({ period: 'custom', from: '2024-02-30', tz: 'Mars/Olympus' }).map((p) => p.param),
+    ).toEqual(['tz', 'from', 'to']);
     expect(problems({ period: 'custom', from: '2024-03-02', to: '2024-03-01' })).toEqual([
       { param: 'from', message: expect.stringContaining('after') },
     ]);
-    expect(problems({ period: 'yesterday' })).toEqual([{ param: 'period', message: expect.stringContaining('unknown') }]);
+    expect(problems({ period: 'yesterday' })).toEqual([
+      { param: 'period', message: expect.stringContaining('unknown') },
+    ]);
     expect(problems({ period: 'last_week', from: '2024-01-01' }).map((p) => p.param)).toEqual(['from']);
   });
 });

@@ -48,7 +48,12 @@ const formatters = new Map<string, Intl.DateTimeFormat>();
 function dayFormatter(tz: string): Intl.DateTimeFormat {
   let formatter = formatters.get(tz);
   if (!formatter) {
-    formatter = new Intl.DateTimeFormat('en-CA', { timeZone: tz, year: 'numeric', month: '2-digit', day: '2-digit' });
+    formatter = new Intl.DateTimeFormat('en-CA', {
+      timeZone: tz,
+      year: 'numeric',
+      month: '2-digit',
+      day: '2-digit',
+    });
     formatters.set(tz, formatter);
   }
   return formatter;
@@ -148,7 +153,10 @@ export function resolvePeriod(input: PeriodInput, now: Date): PeriodResult {
         problems.push({ param: 'to', message: `the range spans more than ${MAX_CUSTOM_DAYS} days` });
       }
       // DateTime ends in 2105; years before 1970 hold no facts.
-      for (const [param, value] of [['from', from], ['to', to]] as const) {
+      for (const [param, value] of [
+        ['from', from],
+        ['to', to],
+      ] as const) {
         if (value < '1970-01-02' || value > '2105-12-30') {
           problems.push({ param, message: 'must be between 1970-01-02 and 2105-12-30' });
         }
@@ -168,7 +176,14 @@ export function resolvePeriod(input: PeriodInput, now: Date): PeriodResult {
   if (problems.length > 0 || !tz || !from || !to) return { ok: false, problems };
   return {
     ok: true,
-    range: { period, from, to, tz, start: startOfLocalDay(from, tz), end: startOfLocalDay(addDays(to, 1), tz) },
+    range: {
+      period,
+      from,
+      to,
+      tz,
+      start: startOfLocalDay(from, tz),
+      end: startOfLocalDay(addDays(to, 1), tz),
+    },
   };
 }
 

@@ -47,7 +47,8 @@ export async function buildQueryServer(deps: QueryServerDeps): Promise<FastifyIn
       requestTimeoutMs: Math.max(config.QUERY_TIMEOUT_MS, config.EXPORT_TIMEOUT_MS) + 30_000,
       application: 'optout-query',
     });
-  const producer = deps.producer ?? createControlProducer(config.KAFKA_BROKERS, `${config.KAFKA_CLIENT_ID}-query`);
+  const producer =
+    deps.producer ?? createControlProducer(config.KAFKA_BROKERS, `${config.KAFKA_CLIENT_ID}-query`);
   const context: AppContext = {
     config,
     warehouse: new Warehouse(clickhouse, logger),

@@ -5,7 +5,7 @@
 // just those ids, which lets campaign_reach use its (app_id, campaign_id) key.
 import { type SqlFragment, sql } from '@optout/clickhouse';
 import { num, type Warehouse } from '../warehouse.ts';
-import { DAY_MS, type FactScope, inRange, liveOptOuts } from './scope.ts';
+import { DAY_MS, distinctCount, type FactScope, finalRows, inRange, liveOptOuts } from './scope.ts';
 
 export interface CampaignRow {
   campaign_id: string;
@@ -23,44 +23,37 @@ export interface CampaignRow {
 }
 
 /**
- * Latest version of each (opt-out, campaign, day-before) touch row with
- * days_before <= L (a lookback of L days is the sum of buckets 1..L), restricted
- * to opt-outs that are live: a deleted opt-out hides its touches.
+ * Per campaign, over the latest version of each (opt-out, campaign, day-before)
+ * touch row with days_before <= L (a lookback of L days is the sum of buckets
+ * 1..L) and at least one interaction, of opt-outs that are live: a deleted
+ * opt-out hides its touches. Distinct opt-outs and users are counted over
+ * hashes (distinctCount); the time slices of the touches are read and
+ * filtered in parallel (finalRows). The liveness filter sits on the outer query
+ * so that its set is built once, not once per slice.
  */
-function touchesSql(scope: FactScope, lookbackDays: number): SqlFragment {
-  return sql`
-    SELECT transition_id, campaign_id, user_v, opens_v, clicks_v, dismisses_v, conversions_v, interactions_v
-    FROM (
-      SELECT
-        transition_id, campaign_id, days_before,
-        argMax(user_id, version) AS user_v,
-        argMax(opens, version) AS opens_v,
-        argMax(clicks, version) AS clicks_v,
-        argMax(dismisses, version) AS dismisses_v,
-        argMax(conversions, version) AS conversions_v,
-        argMax(interactions, version) AS interactions_v
-      FROM optout_campaign_touches
-      WHERE app_id = ${scope.appId} AND channel = ${scope.channel}
-        AND ${inRange(sql`optout_at`, scope.range)}
-        AND days_before >= 1 AND days_before <= ${lookbackDays}
-      GROUP BY transition_id, campaign_id, days_before
-    )
-    WHERE interactions_v > 0
-      AND transition_id IN (SELECT transition_id FROM (${liveOptOuts(scope)}))`;
-}
-
 function topCampaignsSql(scope: FactScope, lookbackDays: number, limit: number): SqlFragment {
+  const touches = finalRows({
+    table: 'optout_campaign_touches',
+    columns: sql`campaign_id, transition_id, user_id, interactions AS interactions_v, opens AS opens_v,
+      clicks AS clicks_v, dismisses AS dismisses_v, conversions AS conversions_v`,
+    appId: scope.appId,
+    channel: scope.channel,
+    timeColumn: 'optout_at',
+    range: scope.range,
+    where: [sql`days_before >= 1 AND days_before <= ${lookbackDays}`, sql`interactions > 0`],
+  });
   return sql`
     SELECT
       campaign_id,
-      uniqExact(transition_id) AS opt_outs,
-      uniqExact(user_v) AS users,
+      ${distinctCount(sql`transition_id`)} AS opt_outs,
+      ${distinctCount(sql`user_id`)} AS users,
       sum(interactions_v) AS interactions,
       sum(opens_v) AS opens,
       sum(clicks_v) AS clicks,
       sum(dismisses_v) AS dismisses,
       sum(conversions_v) AS conversions
-    FROM (${touchesSql(scope, lookbackDays)})
+    FROM (${touches})
+    WHERE transition_id IN (SELECT transition_id FROM (${liveOptOuts(scope)}))
     GROUP BY campaign_id
     ORDER BY opt_outs DESC, campaign_id ASC
     LIMIT ${limit}`;
@@ -83,7 +76,7 @@ function reachSql(scope: FactScope, lookbackDays: number, ids: string[]): SqlFra
     end: scope.range.end,
   };
   return sql`
-    SELECT campaign_id, uniqExact(user_id) AS reach
+    SELECT campaign_id, ${distinctCount(sql`user_id`)} AS reach
     FROM campaign_reach
     WHERE app_id = ${scope.appId} AND campaign_id IN ${ids} AND ${inRange(sql`sent_at`, widened)}
     GROUP BY campaign_id`;

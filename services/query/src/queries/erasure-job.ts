@@ -36,7 +36,15 @@ export async function erasureJob(
   );
   const row = rows[0];
   if (!row) {
-    return { job_id: jobId, app_id: appId, status: 'queued', user_id: null, requested_at: null, updated_at: null, detail: null };
+    return {
+      job_id: jobId,
+      app_id: appId,
+      status: 'queued',
+      user_id: null,
+      requested_at: null,
+      updated_at: null,
+      detail: null,
+    };
   }
   return {
     job_id: jobId,

@@ -3,7 +3,7 @@
 // (docs/api-contract.md).
 import { type SqlFragment, sql } from '@optout/clickhouse';
 import { num, type Warehouse } from '../warehouse.ts';
-import { DAY_MS, type FactScope, inRange, liveOptOuts } from './scope.ts';
+import { DAY_MS, distinctCount, type FactScope, finalRows, liveOptOuts } from './scope.ts';
 
 export type Outcome = 'retained' | 'churned' | 'pending';
 
@@ -33,13 +33,15 @@ function outcomesSql(scope: FactScope, lookbackDays: number, nowMs: number): Sql
 
 /** Latest version of each (opt-out, event name, day-before) count with days_before <= X. */
 function eventCountsSql(scope: FactScope, lookbackDays: number): SqlFragment {
-  return sql`
-    SELECT transition_id, event_name, argMax(user_id, version) AS user_v, argMax(events, version) AS events_v
-    FROM optout_event_counts
-    WHERE app_id = ${scope.appId} AND channel = ${scope.channel}
-      AND ${inRange(sql`optout_at`, scope.range)}
-      AND days_before >= 1 AND days_before <= ${lookbackDays}
-    GROUP BY transition_id, event_name, days_before`;
+  return finalRows({
+    table: 'optout_event_counts',
+    columns: sql`transition_id, event_name, user_id, events`,
+    appId: scope.appId,
+    channel: scope.channel,
+    timeColumn: 'optout_at',
+    range: scope.range,
+    where: [sql`days_before >= 1 AND days_before <= ${lookbackDays}`],
+  });
 }
 
 function eventsSql(
@@ -51,15 +53,21 @@ function eventsSql(
 ): SqlFragment {
   // Right side has one row per transition_id, so ALL and ANY agree; ALL INNER
   // has the same meaning on 18.16 and current servers. Pending opt-outs are
-  // left out here (charts show retained and churned only).
-  const order = count === 'unique' ? sql`retain_users + churn_users` : sql`retain_total + churn_total`;
+  // left out here (charts show retained and churned only). Only the measure
+  // the caller shows is computed (`retain` / `churn`).
+  const [retain, churn] =
+    count === 'unique'
+      ? [
+          distinctCount(sql`user_id`, sql`outcome = 'retained' AND events > 0`),
+          distinctCount(sql`user_id`, sql`outcome = 'churned' AND events > 0`),
+        ]
+      : [sql`sumIf(events, outcome = 'retained')`, sql`sumIf(events, outcome = 'churned')`];
   return sql`
     SELECT
       event_name,
-      sumIf(events_v, outcome = 'retained') AS retain_total,
-      sumIf(events_v, outcome = 'churned') AS churn_total,
-      uniqExactIf(user_v, outcome = 'retained' AND events_v > 0) AS retain_users,
-      uniqExactIf(user_v, outcome = 'churned' AND events_v > 0) AS churn_users
+      ${retain} AS retain,
+      ${churn} AS churn,
+      sum(events) AS events_total
     FROM (${eventCountsSql(scope, lookbackDays)}) AS counts
     ALL INNER JOIN (
       SELECT transition_id, outcome
@@ -67,8 +75,8 @@ function eventsSql(
       WHERE outcome != 'pending'
     ) AS outcomes USING transition_id
     GROUP BY event_name
-    HAVING retain_total + churn_total > 0
-    ORDER BY ${order} DESC, event_name ASC
+    HAVING events_total > 0
+    ORDER BY retain + churn DESC, event_name ASC
     LIMIT ${limit}`;
 }
 
@@ -82,7 +90,7 @@ export async function events(
   const [outcomeRows, eventRows] = await Promise.all([
     warehouse.rows(
       sql`
-        SELECT outcome, count() AS opt_outs, uniqExact(user_id) AS users
+        SELECT outcome, count() AS opt_outs, ${distinctCount(sql`user_id`)} AS users
         FROM (${outcomesSql(scope, options.lookbackDays, nowMs)})
         GROUP BY outcome`,
       { timeoutMs, label: 'events_outcomes' },
@@ -101,13 +109,12 @@ export async function events(
     const outcome = row.outcome as Outcome;
     if (outcome in outcomes) outcomes[outcome] = { opt_outs: num(row.opt_outs), users: num(row.users) };
   }
-  const unique = options.count === 'unique';
   return {
     outcomes,
     events: eventRows.map((row) => ({
       event_name: String(row.event_name),
-      retain: num(unique ? row.retain_users : row.retain_total),
-      churn: num(unique ? row.churn_users : row.churn_total),
+      retain: num(row.retain),
+      churn: num(row.churn),
     })),
   };
 }

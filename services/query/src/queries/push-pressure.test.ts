@@ -10,12 +10,36 @@ describe('push-pressure summary', () => {
     expect(nearestRank([[3, 1]], 90)).toBe(3);
     expect(nearestRank([], 50)).toBeNull();
     // N = 3: p50 rank 2, p90 rank 3
-    expect(nearestRank([[0, 2], [7, 1]], 50)).toBe(0);
-    expect(nearestRank([[0, 2], [7, 1]], 90)).toBe(7);
+    expect(
+      nearestRank(
+        [
+          [0, 2],
+          [7, 1],
+        ],
+        50,
+      ),
+    ).toBe(0);
+    expect(
+      nearestRank(
+        [
+          [0, 2],
+          [7, 1],
+        ],
+        90,
+      ),
+    ).toBe(7);
   });
 
   it('buckets 0..max-1 and max+, always all present', () => {
-    const result = summarise([[0, 2], [3, 1], [10, 1], [25, 1]], 10);
+    const result = summarise(
+      [
+        [0, 2],
+        [3, 1],
+        [10, 1],
+        [25, 1],
+      ],
+      10,
+    );
     expect(result.histogram).toHaveLength(11);
     expect(result.histogram[0]).toEqual({ pushes: '0', opt_outs: 2 });
     expect(result.histogram[3]).toEqual({ pushes: '3', opt_outs: 1 });

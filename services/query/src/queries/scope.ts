@@ -17,67 +17,154 @@ export function inRange(column: SqlFragment, range: { start: Date; end: Date }):
   return sql`${column} >= ${dateTimeLiteral(range.start)} AND ${column} < ${dateTimeLiteral(range.end)}`;
 }
 
-/** Columns of a live transition a query can ask for (transition_id, user_id and kind always come). */
-const LATEST_COLUMNS = {
-  occurred_at: sql`argMax(occurred_at, version)`,
-  occurred_at_ms: sql`argMax(occurred_at_ms, version)`,
-  // argMax skips NULL arguments: wrapping in a tuple keeps a NULL of the latest version.
-  source: sql`tupleElement(argMax(tuple(source), version), 1)`,
-  pushes_before: sql`argMax(pushes_before, version)`,
-  last_touch_campaign_id: sql`argMax(last_touch_campaign_id, version)`,
-  last_touch_at_ms: sql`argMax(last_touch_at_ms, version)`,
-  next_activity_at_ms: sql`argMax(next_activity_at_ms, version)`,
-} as const;
+/**
+ * Reading the latest version of versioned facts: `FROM <table> FINAL WHERE ...`.
+ *
+ * The fact tables are ReplacingMergeTree(version), and every version of a row
+ * shares its sorting key (ingest rewrites a transition, its touches and its
+ * event counts with the same key columns and a higher version; a tombstone is
+ * the same key with is_deleted = 1). FINAL collapses each key to its highest
+ * version and only THEN applies WHERE, on 18.16 and on current servers, so
+ * `FINAL WHERE is_deleted = 0 AND kind = 'OPT_OUT'` means "the latest version
+ * is live and an opt-out": a tombstone hides every older version of its row.
+ *
+ * That holds only for WHERE. PREWHERE is applied while reading, BEFORE the
+ * versions are collapsed: `PREWHERE is_deleted = 0` would drop the tombstone
+ * and resurrect the older live version. So:
+ * - never write PREWHERE in a query that reads FINAL;
+ * - the Warehouse sends `optimize_move_to_prewhere = 0` with every query, so
+ *   the server does not move WHERE conditions to PREWHERE on its own (18.16
+ *   does that by default, also with FINAL).
+ * Conditions on sorting-key columns (app_id, channel, occurred_at / optout_at,
+ * transition_id, ...) are the same for every version of a row, so they may
+ * also prune parts and granules through the primary key without changing the
+ * result. Different partitions never hold versions of the same row: the
+ * partition (month of occurred_at / optout_at) is a function of the key.
+ *
+ * On 18.16 a FINAL read is one single-threaded merge stream, whatever
+ * max_threads says. A ranged read is therefore split into FINAL_SLICES
+ * consecutive time slices (on the table's time key column, so every version of
+ * a row falls in one slice), joined with UNION ALL: the slices are merged and
+ * filtered in parallel (2 = the cores of the 18.16 server here; 4 and 8 were
+ * not faster). Current servers parallelise FINAL themselves; the slices are
+ * harmless there. Keep `IN (subquery)` filters OUTSIDE finalRows (on the
+ * query that reads it): inside, 18.16 builds the set once per slice.
+ *
+ * This relies on every version of a row having the same sorting key. If
+ * ingest ever rewrote a transition with another occurred_at (or a touch with
+ * another optout_at), FINAL would keep both versions where the former
+ * `argMax ... GROUP BY transition_id` picked one.
+ */
+export const FINAL_SLICES = 2;
 
-export type TransitionColumn = keyof typeof LATEST_COLUMNS;
+export type FactTable = 'consent_transitions' | 'optout_campaign_touches' | 'optout_event_counts';
+
+export interface FinalRead {
+  table: FactTable;
+  /** The select list (columns and expressions of one row). */
+  columns: SqlFragment;
+  /** app_id / channel / time key column of the table. */
+  appId: string;
+  channel: Channel;
+  timeColumn: 'occurred_at' | 'optout_at';
+  /** Rows with the time key in [start, end), or from start on with `onwards`; all time when omitted. */
+  range?: TimeRange;
+  /** Further conditions, applied AFTER the versions are collapsed (see above). */
+  where?: readonly SqlFragment[];
+}
+
+/** [start, end) of a time key column; with `onwards`, everything from start on (end only guides slicing). */
+export interface TimeRange {
+  start: Date;
+  end: Date;
+  onwards?: boolean;
+}
+
+/** Splits [start, end) into at most `n` consecutive ranges on whole seconds. */
+export function sliceRange(range: { start: Date; end: Date }, n: number): { start: Date; end: Date }[] {
+  const startS = Math.floor(range.start.getTime() / 1000);
+  const endS = Math.floor(range.end.getTime() / 1000);
+  if (endS <= startS) return [range];
+  const count = Math.max(1, Math.min(n, endS - startS));
+  const bounds = Array.from(
+    { length: count + 1 },
+    (_, i) => startS + Math.floor(((endS - startS) * i) / count),
+  );
+  return bounds
+    .slice(0, -1)
+    .map((s, i) => ({ start: new Date(s * 1000), end: new Date(bounds[i + 1]! * 1000) }));
+}
+
+/** The latest version of each row of a fact table, as a UNION ALL of FINAL slices. */
+export function finalRows(read: FinalRead): SqlFragment {
+  const column = unsafeRaw(read.timeColumn);
+  const base = [sql`app_id = ${read.appId}`, sql`channel = ${read.channel}`];
+  const slice = (time: SqlFragment | null) =>
+    sql`SELECT ${read.columns} FROM ${unsafeRaw(read.table)} FINAL WHERE ${joinAnd([
+      ...base,
+      ...(time ? [time] : []),
+      ...(read.where ?? []),
+    ])}`;
+  const range = read.range;
+  if (!range) return slice(null);
+  const slices = sliceRange(range, FINAL_SLICES).map((s) => slice(inRange(column, s)));
+  if (range.onwards) slices.push(slice(sql`${column} >= ${dateTimeLiteral(range.end)}`));
+  return join(slices, ' UNION ALL ');
+}
+
+/** Columns of a live transition a query can ask for (transition_id, user_id and kind always come). */
+const TRANSITION_COLUMNS = [
+  'occurred_at',
+  'occurred_at_ms',
+  'source',
+  'pushes_before',
+  'last_touch_campaign_id',
+  'last_touch_at_ms',
+  'next_activity_at_ms',
+] as const;
+
+export type TransitionColumn = (typeof TRANSITION_COLUMNS)[number];
 
 export interface TransitionFilter {
   appId: string;
   channel: Channel;
-  /** The columns the caller reads: each one is an aggregate state per transition, so ask for few. */
+  /** The columns the caller reads besides transition_id, user_id and kind. */
   columns: readonly TransitionColumn[];
-  /** Only transitions with occurred_at in [start, end); all time when omitted. */
-  range?: { start: Date; end: Date };
-  /** Extra condition on key columns that never change between versions (e.g. user_id IN ...). */
+  /** Only transitions with occurred_at in the range; all time when omitted. */
+  range?: TimeRange;
+  /** Extra condition on columns that never change between versions (e.g. user_id IN ...). */
   where?: SqlFragment;
   /** Only opt-outs (the default), or every live transition (opt-ins too). */
   kinds?: 'opt_outs' | 'all';
 }
 
 /**
- * The latest version of each consent transition, with deleted ones dropped.
- *
- * Versions of one transition share its sorting key (app, channel, occurred_at,
- * transition_id) and user, so filtering on those before GROUP BY is safe; kind
- * and is_deleted may change between versions, so they are filtered only AFTER
- * argMax has picked the latest one (never FINAL, which is slow and not needed).
- * The inner aliases end in `_v` because ClickHouse resolves aliases in WHERE:
- * `argMax(user_id, version) AS user_id` would turn `WHERE user_id ...` into an
- * aggregate.
+ * THE definition of a live transition: the latest version of each consent
+ * transition, dropped when that version is a tombstone (is_deleted = 1), and
+ * with kinds 'opt_outs' (the default) only when it is an opt-out. kind and
+ * is_deleted may change between versions, which is why this reads FINAL and
+ * filters in WHERE only (see finalRows: correct only without PREWHERE).
+ * One row per transition: transition_id, user_id, kind and the asked columns.
  */
 export function liveTransitions(filter: TransitionFilter): SqlFragment {
-  const conditions = [sql`app_id = ${filter.appId}`, sql`channel = ${filter.channel}`];
-  if (filter.range) conditions.push(inRange(sql`occurred_at`, filter.range));
-  if (filter.where) conditions.push(filter.where);
-  const kindFilter = (filter.kinds ?? 'opt_outs') === 'opt_outs' ? sql`AND kind_v = 'OPT_OUT'` : sql``;
-  const wanted = [...new Set(filter.columns)];
-  // Column names come from the LATEST_COLUMNS keys (code, not input).
-  const inner = wanted.map((c) => sql`${LATEST_COLUMNS[c]} AS ${unsafeRaw(`${c}_v`)}`);
-  const outer = wanted.map((c) => sql`${unsafeRaw(`${c}_v`)} AS ${unsafeRaw(c)}`);
-  return sql`
-    SELECT transition_id, user_v AS user_id, kind_v AS kind ${join(outer.map((o) => sql`, ${o}`), '')}
-    FROM (
-      SELECT
-        transition_id,
-        argMax(user_id, version) AS user_v,
-        argMax(kind, version) AS kind_v,
-        argMax(is_deleted, version) AS is_deleted_v
-        ${join(inner.map((i) => sql`, ${i}`), '')}
-      FROM consent_transitions
-      WHERE ${joinAnd(conditions)}
-      GROUP BY transition_id
-    )
-    WHERE is_deleted_v = 0 ${kindFilter}`;
+  const where = [sql`is_deleted = 0`];
+  if ((filter.kinds ?? 'opt_outs') === 'opt_outs') where.push(sql`kind = 'OPT_OUT'`);
+  if (filter.where) where.push(filter.where);
+  const wanted = [...new Set(filter.columns)].filter((c) => TRANSITION_COLUMNS.includes(c));
+  // Column names come from TRANSITION_COLUMNS (code, not input).
+  const columns = sql`transition_id, user_id, kind${join(
+    wanted.map((c) => sql`, ${unsafeRaw(c)}`),
+    '',
+  )}`;
+  return finalRows({
+    table: 'consent_transitions',
+    columns,
+    appId: filter.appId,
+    channel: filter.channel,
+    timeColumn: 'occurred_at',
+    ...(filter.range ? { range: filter.range } : {}),
+    where,
+  });
 }
 
 function joinAnd(conditions: SqlFragment[]): SqlFragment {
@@ -87,4 +174,17 @@ function joinAnd(conditions: SqlFragment[]): SqlFragment {
 /** Live opt-outs of the scope: in range, latest version, not deleted. */
 export function liveOptOuts(scope: FactScope, columns: readonly TransitionColumn[] = []): SqlFragment {
   return liveTransitions({ appId: scope.appId, channel: scope.channel, range: scope.range, columns });
+}
+
+/**
+ * Exact distinct count of a String column, counted over its 64-bit cityHash64:
+ * a hash set of UInt64 is several times cheaper than one of strings. Two
+ * distinct values count once only if their hashes collide; for n values the
+ * chance of any collision is about n^2 / 2^65 (1e-8 for a million values), so
+ * the result is exact in practice. `condition` makes it uniqExactIf.
+ */
+export function distinctCount(column: SqlFragment, condition?: SqlFragment): SqlFragment {
+  return condition
+    ? sql`uniqExactIf(cityHash64(${column}), ${condition})`
+    : sql`uniqExact(cityHash64(${column}))`;
 }

@@ -2,9 +2,9 @@
 // optionally per consent source (docs/api-contract.md).
 import { type SqlFragment, sql } from '@optout/clickhouse';
 import { eachDay } from '../periods.ts';
-import { compareText } from './sort.ts';
 import { num, type Warehouse } from '../warehouse.ts';
-import { type FactScope, liveTransitions } from './scope.ts';
+import { distinctCount, type FactScope, liveTransitions } from './scope.ts';
+import { compareText } from './sort.ts';
 
 export interface TrendCounts {
   opt_outs: number;
@@ -35,8 +35,13 @@ function counts(row: Record<string, unknown>): TrendCounts {
  * query per grouping rather than adding up the daily rows.
  */
 function countsSql(scope: FactScope, groupBy: 'none' | 'day' | 'source' | 'source_day'): SqlFragment {
-  const live = liveTransitions({ appId: scope.appId, channel: scope.channel, range: scope.range, kinds: 'all',
-    columns: ['occurred_at'] });
+  const live = liveTransitions({
+    appId: scope.appId,
+    channel: scope.channel,
+    range: scope.range,
+    kinds: 'all',
+    columns: groupBy === 'source' || groupBy === 'source_day' ? ['occurred_at', 'source'] : ['occurred_at'],
+  });
   const day = sql`toDate(occurred_at, ${scope.range.tz})`;
   const keys = {
     none: { select: sql``, group: sql`` },
@@ -48,7 +53,7 @@ function countsSql(scope: FactScope, groupBy: 'none' | 'day' | 'source' | 'sourc
     SELECT ${keys.select}
       countIf(kind = 'OPT_OUT') AS opt_outs,
       countIf(kind = 'OPT_IN') AS opt_ins,
-      uniqExactIf(user_id, kind = 'OPT_OUT') AS users
+      ${distinctCount(sql`user_id`, sql`kind = 'OPT_OUT'`)} AS users
     FROM (${live})
     ${keys.group}`;
 }

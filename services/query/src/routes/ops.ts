@@ -12,7 +12,9 @@ export function registerOpsRoutes(app: FastifyInstance, context: AppContext): vo
     const clickhouse = await context.warehouse.ping();
     const kafka = context.control.isConnected;
     const ready = clickhouse && kafka;
-    return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not_ready', checks: { clickhouse, kafka } });
+    return reply
+      .code(ready ? 200 : 503)
+      .send({ status: ready ? 'ready' : 'not_ready', checks: { clickhouse, kafka } });
   });
 
   app.get('/metrics', { schema: { hide: true } }, async (_request, reply) => {

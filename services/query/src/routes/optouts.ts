@@ -13,7 +13,14 @@ import {
 import { type AppContext, requireAccess } from '../context.ts';
 import { CONTENT_TYPES, exportBody, exportFilename } from '../export-stream.ts';
 import { bearer, errorResponses, jsonSchema } from '../openapi.ts';
-import { type Channel, parsePath, parseQuery, pathSchemas, type QuerySchemas, querySchemas } from '../params.ts';
+import {
+  type Channel,
+  parsePath,
+  parseQuery,
+  pathSchemas,
+  type QuerySchemas,
+  querySchemas,
+} from '../params.ts';
 import { type ResolvedRange, rangeJson } from '../periods.ts';
 import { campaigns } from '../queries/campaigns.ts';
 import { events } from '../queries/events.ts';
@@ -82,7 +89,13 @@ export function registerOptOutRoutes(app: FastifyInstance, context: AppContext):
     },
     async (request: AppRequest) => {
       const { appId, params, scope } = prepare(context, request, 'pushPressure');
-      const result = await pushPressure(context.warehouse, scope, params.window_days, params.max_bucket, timeout);
+      const result = await pushPressure(
+        context.warehouse,
+        scope,
+        params.window_days,
+        params.max_bucket,
+        timeout,
+      );
       return {
         ...envelope(appId, params.range, scope.channel),
         window_days: params.window_days,
@@ -171,24 +184,30 @@ export function registerOptOutRoutes(app: FastifyInstance, context: AppContext):
     },
     async (request: AppRequest, reply: FastifyReply) => {
       const { appId, params, scope } = prepare(context, request, 'export');
-      const stream = await context.warehouse.stream(exportSql(scope), {
+      const stream = await context.warehouse.streamLines(exportSql(scope), {
         timeoutMs: context.config.EXPORT_TIMEOUT_MS,
         label: 'export',
       });
       // Read the first row before answering: an error up to here is still a JSON error.
-      let first: IteratorResult<Record<string, unknown>, void>;
+      let first: IteratorResult<string[], void>;
       try {
-        first = await stream.rows.next();
+        first = await stream.batches.next();
       } catch (error) {
         stream.cancel();
         throw error;
       }
-      const filename = exportFilename(appId, params.range.from, params.range.to, scope.channel, params.format);
+      const filename = exportFilename(
+        appId,
+        params.range.from,
+        params.range.to,
+        scope.channel,
+        params.format,
+      );
       return reply
         .header('content-type', CONTENT_TYPES[params.format])
         .header('content-disposition', `attachment; filename="${filename}"`)
         .header('cache-control', 'no-store')
-        .send(exportBody(params.format, first, stream.rows));
+        .send(exportBody(params.format, first, stream.batches));
     },
   );
 }

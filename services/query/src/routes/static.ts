@@ -10,7 +10,11 @@ export function registerStaticRoutes(app: FastifyInstance, publicDir = PUBLIC_DI
   const chartJs = chartJsPath();
 
   const send = (reply: FastifyReply, body: Buffer | string, type: string) =>
-    reply.header('content-type', type).header('x-content-type-options', 'nosniff').header('cache-control', 'no-cache').send(body);
+    reply
+      .header('content-type', type)
+      .header('x-content-type-options', 'nosniff')
+      .header('cache-control', 'no-cache')
+      .send(body);
 
   app.get('/', { schema: { hide: true } }, async (_request, reply) => {
     const index = await readIfExists(`${publicDir}/index.html`);
@@ -23,10 +27,14 @@ export function registerStaticRoutes(app: FastifyInstance, publicDir = PUBLIC_DI
     return send(reply, body, 'text/javascript; charset=utf-8');
   });
 
-  app.get('/assets/*', { schema: { hide: true } }, async (request: FastifyRequest<{ Params: { '*': string } }>, reply) => {
-    const path = safeJoin(publicDir, request.params['*']);
-    const body = path ? await readIfExists(path) : undefined;
-    if (!path || !body) throw new ApiError('not_found', `no such asset: ${request.params['*']}`);
-    return send(reply, body, contentType(path));
-  });
+  app.get(
+    '/assets/*',
+    { schema: { hide: true } },
+    async (request: FastifyRequest<{ Params: { '*': string } }>, reply) => {
+      const path = safeJoin(publicDir, request.params['*']);
+      const body = path ? await readIfExists(path) : undefined;
+      if (!path || !body) throw new ApiError('not_found', `no such asset: ${request.params['*']}`);
+      return send(reply, body, contentType(path));
+    },
+  );
 }
