@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import type { EventKind } from '@optout/events';
 import { createKafka, ensureTopics } from '@optout/kafka';
 import type { Admin } from 'kafkajs';
+import type { StackConnection } from '../infra/local/stack.ts';
 import {
   freePort,
   REPO_ROOT,
@@ -17,14 +18,7 @@ import {
 
 export type Scale = 'small' | 'full';
 
-export interface Connection {
-  KAFKA_BROKERS: string;
-  CLICKHOUSE_URL: string;
-  CLICKHOUSE_USER: string;
-  CLICKHOUSE_PASSWORD: string;
-  CLICKHOUSE_READER_USER: string;
-  CLICKHOUSE_READER_PASSWORD: string;
-}
+export type Connection = StackConnection;
 
 export interface Figure {
   name: string;

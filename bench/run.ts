@@ -8,7 +8,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { connectionOf, settingsFromEnv, stackUp } from '../infra/local/stack.ts';
+import { connectionFromEnv, stackUp } from '../infra/local/stack.ts';
 import { REPO_ROOT } from '../services/simulator/src/processes.ts';
 import { type Connection, NotAvailable, type Scale, type SectionResult } from './common.ts';
 import { benchFreshness } from './freshness.ts';
@@ -71,19 +71,7 @@ function parse(argv: string[]): { scale: Scale; only: Section[] } | string {
 }
 
 async function connect(): Promise<Connection> {
-  if (process.env.KAFKA_BROKERS && process.env.CLICKHOUSE_URL) {
-    const defaults = connectionOf(settingsFromEnv());
-    return {
-      KAFKA_BROKERS: process.env.KAFKA_BROKERS,
-      CLICKHOUSE_URL: process.env.CLICKHOUSE_URL,
-      CLICKHOUSE_USER: process.env.CLICKHOUSE_USER ?? defaults.CLICKHOUSE_USER,
-      CLICKHOUSE_PASSWORD: process.env.CLICKHOUSE_PASSWORD ?? defaults.CLICKHOUSE_PASSWORD,
-      CLICKHOUSE_READER_USER: process.env.CLICKHOUSE_READER_USER ?? defaults.CLICKHOUSE_READER_USER,
-      CLICKHOUSE_READER_PASSWORD:
-        process.env.CLICKHOUSE_READER_PASSWORD ?? defaults.CLICKHOUSE_READER_PASSWORD,
-    };
-  }
-  return stackUp();
+  return connectionFromEnv() ?? stackUp();
 }
 
 function formatValue(value: number | null): string {

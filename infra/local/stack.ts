@@ -7,7 +7,7 @@
 // `down` stops exactly the processes whose pids we recorded.
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createConnection } from 'node:net';
+import { createConnection, createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { READER_PASSWORD, READER_USER, serverConfigXml, usersXml } from './clickhouse-config.ts';
@@ -69,6 +69,35 @@ export function connectionOf(s: StackSettings): StackConnection {
     CLICKHOUSE_READER_USER: READER_USER,
     CLICKHOUSE_READER_PASSWORD: READER_PASSWORD,
   };
+}
+
+/**
+ * The stack named by the environment (KAFKA_BROKERS and CLICKHOUSE_URL both set,
+ * the other variables defaulting to the local stack's), or null: then the caller
+ * starts the local stack.
+ */
+export function connectionFromEnv(): StackConnection | null {
+  const { KAFKA_BROKERS, CLICKHOUSE_URL } = process.env;
+  if (!KAFKA_BROKERS || !CLICKHOUSE_URL) return null;
+  const defaults = connectionOf(settingsFromEnv());
+  const env = (key: keyof StackConnection) => process.env[key] ?? defaults[key];
+  return {
+    KAFKA_BROKERS,
+    CLICKHOUSE_URL,
+    CLICKHOUSE_USER: env('CLICKHOUSE_USER'),
+    CLICKHOUSE_PASSWORD: env('CLICKHOUSE_PASSWORD'),
+    CLICKHOUSE_READER_USER: env('CLICKHOUSE_READER_USER'),
+    CLICKHOUSE_READER_PASSWORD: env('CLICKHOUSE_READER_PASSWORD'),
+  };
+}
+
+/** A loopback port nobody listens on right now. */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
 }
 
 // ---------------------------------------------------------------- processes

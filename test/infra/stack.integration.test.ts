@@ -5,15 +5,13 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { type StackSettings, settingsFromEnv, stackDown, stackUp } from '../../infra/local/stack.ts';
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as { port: number };
-  await new Promise((r) => server.close(r));
-  return port;
-}
+import {
+  freePort,
+  type StackSettings,
+  settingsFromEnv,
+  stackDown,
+  stackUp,
+} from '../../infra/local/stack.ts';
 
 async function portHeld(port: number): Promise<boolean> {
   const server = createServer();

@@ -2,23 +2,20 @@
 // is lost or doubled. Uses a private Kafka (own folder and ports) so the other
 // tests' broker is not disturbed.
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { kafkaStart, kafkaStop, type StackSettings, settingsFromEnv } from '../../infra/local/stack.ts';
+import {
+  freePort,
+  kafkaStart,
+  kafkaStop,
+  type StackSettings,
+  settingsFromEnv,
+} from '../../infra/local/stack.ts';
 import { generateEvents, shuffle } from '../support/generate.ts';
 import { createTestPipeline, type TestPipeline } from '../support/pipeline.ts';
 import { optOutFacts, transitions } from '../support/reference.ts';
 import { readOptOutFacts, readTransitions } from './facts.ts';
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as { port: number };
-  await new Promise((r) => server.close(r));
-  return port;
-}
 
 describe('broker restart', () => {
   const dir = mkdtempSync(join(tmpdir(), 'optout-kafka-'));

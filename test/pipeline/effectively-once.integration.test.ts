@@ -7,6 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { generateEvents, shuffle, withDuplicates } from '../support/generate.ts';
 import { createTestPipeline, type TestPipeline } from '../support/pipeline.ts';
 import { latestKnown, optOutFacts, transitions } from '../support/reference.ts';
+import { waitFor } from '../support/wait.ts';
 import { readLatestKnown, readOptOutFacts, readTransitions } from './facts.ts';
 
 const now = Date.now();
@@ -36,15 +37,6 @@ async function progressMade(p: TestPipeline): Promise<boolean> {
   });
   const [row] = await result.json<{ n: string }>();
   return Number(row?.n ?? 0) > 0;
-}
-
-async function until(condition: () => Promise<boolean>, timeoutMs: number, what: string) {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await condition()) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`timed out waiting for ${what}`);
 }
 
 describe('facts equal the reference whatever the arrival', () => {
@@ -90,7 +82,7 @@ describe('facts equal the reference whatever the arrival', () => {
     await p.produce(parts[0]!);
     const first = p.spawnIngest();
     const pipeline = p;
-    await until(() => progressMade(pipeline), 60_000, 'the first ingest process to write something');
+    await waitFor(() => progressMade(pipeline), 'the first ingest process to write something');
     await p.produce(parts[1]!);
     first.kill('SIGKILL');
     await new Promise((r) => first.once('exit', r));

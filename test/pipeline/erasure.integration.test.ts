@@ -9,18 +9,9 @@ import { apiKeysJson, KEYS, type RunningServer, startServer } from '../query/har
 import { generateEvents } from '../support/generate.ts';
 import { createTestPipeline, type TestPipeline } from '../support/pipeline.ts';
 import { transitions } from '../support/reference.ts';
+import { waitFor } from '../support/wait.ts';
 
 const now = Date.now();
-
-async function until<T>(probe: () => Promise<T | undefined>, what: string, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 async function rowsOfUser(p: TestPipeline, appId: string, userId: string): Promise<Record<string, number>> {
   const counts: Record<string, number> = {};
@@ -105,7 +96,7 @@ describe('erasure', () => {
     );
     expect(response.status).toBe(202);
     const { job_id: jobId } = (await response.json()) as { job_id: string };
-    const done = await until(async () => {
+    const done = await waitFor(async () => {
       const status = (await (
         await server.get(`/v1/apps/${victim.app}/erasures/${jobId}`, KEYS.admin)
       ).json()) as {

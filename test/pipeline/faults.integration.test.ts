@@ -7,20 +7,12 @@ import { generateEvents, shuffle } from '../support/generate.ts';
 import { createTestPipeline, type TestPipeline } from '../support/pipeline.ts';
 import { optOutFacts, transitions } from '../support/reference.ts';
 import { startTcpProxy } from '../support/tcp-proxy.ts';
+import { waitFor } from '../support/wait.ts';
 import { readOptOutFacts, readTransitions } from './facts.ts';
 
 const now = Date.now();
 const halves = <T>(items: T[]) =>
   [items.slice(0, items.length >> 1), items.slice(items.length >> 1)] as const;
-
-async function waitUntil(condition: () => Promise<boolean>, what: string, timeoutMs = 60_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await condition()) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 async function metricSum(port: number, name: string): Promise<number> {
   const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
@@ -50,7 +42,7 @@ describe('faults', () => {
       proxy.cut();
       await p.produce(second);
       const port = ingest.port;
-      await waitUntil(
+      await waitFor(
         async () => (await metricSum(port, 'optout_clickhouse_insert_retries_total')) >= 3,
         'insert retries',
       );
@@ -72,7 +64,7 @@ describe('faults', () => {
     await p.produce(first);
     const child = p.spawnIngest({ SHUTDOWN_TIMEOUT_MS: '20000' });
     const pipeline = p;
-    await waitUntil(async () => {
+    await waitFor(async () => {
       const r = await pipeline.clickhouse.query({
         query: 'SELECT count() AS n FROM raw_app_events',
         format: 'JSONEachRow',

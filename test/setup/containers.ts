@@ -1,10 +1,9 @@
 // The test stack in Docker containers (testcontainers), for machines with a
 // Docker engine and without Java or a ClickHouse server. Not exercised here:
 // these machines have no Docker engine (see README, "Requirements").
-import { createServer } from 'node:net';
 import { GenericContainer, getContainerRuntimeClient, type StartedTestContainer, Wait } from 'testcontainers';
 import { READER_PASSWORD, READER_USER } from '../../infra/local/clickhouse-config.ts';
-import type { StackConnection } from '../../infra/local/stack.ts';
+import { freePort, type StackConnection } from '../../infra/local/stack.ts';
 
 export async function dockerAvailable(): Promise<boolean> {
   try {
@@ -13,14 +12,6 @@ export async function dockerAvailable(): Promise<boolean> {
   } catch {
     return false;
   }
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as { port: number };
-  await new Promise((r) => server.close(r));
-  return port;
 }
 
 const readerXml = `<clickhouse>

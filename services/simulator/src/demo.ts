@@ -23,7 +23,7 @@ import {
   positiveInt,
 } from '@optout/config';
 import { z } from 'zod';
-import { connectionOf, settingsFromEnv, stackDown, stackUp } from '../../../infra/local/stack.ts';
+import { connectionFromEnv, stackDown, stackUp } from '../../../infra/local/stack.ts';
 import { Simulation } from './model/stream.ts';
 import {
   REPO_ROOT,
@@ -86,21 +86,12 @@ async function main(): Promise<number> {
 
   // 1. The stack.
   let connection: Record<string, string>;
-  if (process.env.KAFKA_BROKERS && process.env.CLICKHOUSE_URL) {
+  const fromEnv = connectionFromEnv();
+  if (fromEnv) {
     say(
-      `using the stack from the environment (Kafka ${process.env.KAFKA_BROKERS}, ClickHouse ${process.env.CLICKHOUSE_URL})`,
+      `using the stack from the environment (Kafka ${fromEnv.KAFKA_BROKERS}, ClickHouse ${fromEnv.CLICKHOUSE_URL})`,
     );
-    const defaults = connectionOf(settingsFromEnv());
-    connection = {
-      ...defaults,
-      KAFKA_BROKERS: process.env.KAFKA_BROKERS,
-      CLICKHOUSE_URL: process.env.CLICKHOUSE_URL,
-      CLICKHOUSE_USER: process.env.CLICKHOUSE_USER ?? defaults.CLICKHOUSE_USER,
-      CLICKHOUSE_PASSWORD: process.env.CLICKHOUSE_PASSWORD ?? defaults.CLICKHOUSE_PASSWORD,
-      CLICKHOUSE_READER_USER: process.env.CLICKHOUSE_READER_USER ?? defaults.CLICKHOUSE_READER_USER,
-      CLICKHOUSE_READER_PASSWORD:
-        process.env.CLICKHOUSE_READER_PASSWORD ?? defaults.CLICKHOUSE_READER_PASSWORD,
-    };
+    connection = { ...fromEnv };
   } else {
     say('starting the local stack (Kafka + ClickHouse)...');
     connection = { ...(await stackUp()) };

@@ -4,7 +4,6 @@
 // from /proc. Only processes started here are ever signalled.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -146,17 +145,7 @@ export function runScript(
 }
 
 /** A TCP port free on 127.0.0.1 right now. */
-export function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolvePort(port));
-    });
-  });
-}
+export { freePort } from '../../../infra/local/stack.ts';
 
 /** Polls `url` until it answers 2xx, the process dies, or the deadline passes. */
 export async function waitForHttp(url: string, timeoutMs: number, proc?: ServiceProcess): Promise<boolean> {
