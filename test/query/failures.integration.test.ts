@@ -8,14 +8,14 @@
 
 import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:net';
-import { clickhouseErrorCode, createClickHouseClient, sql } from '@optout/clickhouse';
+import { clickhouseErrorCode, sql } from '@optout/clickhouse';
 import { createLogger } from '@optout/observability';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiError } from '../../services/query/src/errors.ts';
 import { Warehouse } from '../../services/query/src/warehouse.ts';
-import { testStack } from '../support/env.ts';
 import { uniqueName } from '../support/names.ts';
-import { createTestDatabase, KEYS, type RunningServer, startServer } from './harness.ts';
+import { waitFor } from '../support/wait.ts';
+import { createTestDatabase, KEYS, type RunningServer, readerClient, startServer } from './harness.ts';
 
 const SLOW_APP = uniqueName('slow');
 const RANGE = 'period=custom&from=2024-05-01&to=2024-05-10';
@@ -32,15 +32,6 @@ async function closedPort(): Promise<number> {
   await new Promise((resolve) => server.close(resolve));
   if (!address || typeof address === 'string') throw new Error('no port');
   return address.port;
-}
-
-async function until(check: () => Promise<boolean>, what: string, limitMs = 30_000): Promise<void> {
-  const deadline = Date.now() + limitMs;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`gave up waiting: ${what}`);
 }
 
 describe('query service failure modes', () => {
@@ -102,17 +93,11 @@ describe('query service failure modes', () => {
       error: { code: 'timeout', message: expect.any(String), details: [] },
     });
     // The server-side query is stopped too (KILL QUERY, or max_execution_time at the latest).
-    await until(async () => (await runningQueries()) === 0, 'timed-out query to stop');
+    await waitFor(async () => (await runningQueries()) === 0, 'timed-out query to stop');
   });
 
   it('maps a server-side max_execution_time overrun (code 159) to a timeout', async () => {
-    const stack = testStack();
-    const reader = createClickHouseClient({
-      url: stack.clickhouseUrl,
-      username: stack.readerUser,
-      password: stack.readerPassword,
-      readOnly: true,
-    });
+    const reader = readerClient();
     const warehouse = new Warehouse(reader, createLogger('test', 'silent'));
     const error = await warehouse
       .rows(sql`SELECT count() FROM numbers(100000000000) WHERE sipHash64(number) % 7 = 3`, {
@@ -126,13 +111,7 @@ describe('query service failure modes', () => {
   });
 
   it('the read-only user can KILL its own query (how cancellation stops server work)', async () => {
-    const stack = testStack();
-    const reader = createClickHouseClient({
-      url: stack.clickhouseUrl,
-      username: stack.readerUser,
-      password: stack.readerPassword,
-      readOnly: true,
-    });
+    const reader = readerClient();
     const queryId = randomUUID();
     const pending = reader
       .query({
@@ -150,7 +129,7 @@ describe('query service failure modes', () => {
       });
       return Number((await result.json<{ n: string }>())[0]?.n) > 0;
     };
-    await until(isRunning, 'query to start');
+    await waitFor(isRunning, 'query to start');
     new Warehouse(reader, createLogger('test', 'silent')).kill(queryId, 'test');
     // 394 QUERY_WAS_CANCELLED: stopped by the KILL, not by its 300 s limit.
     expect(clickhouseErrorCode(await pending)).toBe(394);
@@ -172,7 +151,7 @@ describe('query service failure modes', () => {
     // Backpressure holds the rest: the query is still running while we do not read.
     expect(await runningQueries()).toBeGreaterThan(0);
     controller.abort();
-    await until(async () => (await runningQueries()) === 0, 'abandoned export query to stop');
+    await waitFor(async () => (await runningQueries()) === 0, 'abandoned export query to stop');
   });
 
   it('an export failing half-way aborts the connection instead of ending the file', async () => {
@@ -204,6 +183,6 @@ describe('query service failure modes', () => {
     })();
     expect(outcome).toBe('aborted');
     expect(received).toBeGreaterThan(0);
-    await until(async () => (await runningQueries()) === 0, 'failed export query to stop');
+    await waitFor(async () => (await runningQueries()) === 0, 'failed export query to stop');
   });
 });

@@ -58,6 +58,18 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
+/** A client as the read-only user of the test stack (what the query service uses). */
+export function readerClient(database?: string): ClickHouseClient {
+  const stack = testStack();
+  return createClickHouseClient({
+    url: stack.clickhouseUrl,
+    username: stack.readerUser,
+    password: stack.readerPassword,
+    readOnly: true,
+    ...(database ? { database } : {}),
+  });
+}
+
 /** The query service on 127.0.0.1:0, reading `database` as the read-only user. */
 export async function startServer(
   database: string,
