@@ -13,9 +13,10 @@ import { createLogger } from '@optout/observability';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiError } from '../../services/query/src/errors.ts';
 import { Warehouse } from '../../services/query/src/warehouse.ts';
+import { readerClient } from '../support/clickhouse.ts';
 import { uniqueName } from '../support/names.ts';
 import { waitFor } from '../support/wait.ts';
-import { createTestDatabase, KEYS, type RunningServer, readerClient, startServer } from './harness.ts';
+import { createTestDatabase, KEYS, type RunningServer, startServer } from './harness.ts';
 
 const SLOW_APP = uniqueName('slow');
 const RANGE = 'period=custom&from=2024-05-01&to=2024-05-10';

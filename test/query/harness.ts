@@ -2,9 +2,10 @@
 // server started in-process on port 0, and response validation against the
 // OpenAPI document the server itself serves.
 import { createHash } from 'node:crypto';
-import { type ClickHouseClient, createClickHouseClient, dropDatabase, migrate } from '@optout/clickhouse';
+import { type ClickHouseClient, dropDatabase, migrate } from '@optout/clickhouse';
 import { parseQueryConfig } from '../../services/query/src/config.ts';
 import { buildQueryServer, type QueryServerDeps } from '../../services/query/src/server.ts';
+import { writerClient } from '../support/clickhouse.ts';
 import { testStack } from '../support/env.ts';
 import { uniqueName } from '../support/names.ts';
 
@@ -26,20 +27,10 @@ export function apiKeysJson(app: string): string {
 
 /** A fresh, migrated database; `client` writes as the default user. */
 export async function createTestDatabase(prefix = 'query') {
-  const stack = testStack();
   const database = uniqueName(prefix);
-  const root = createClickHouseClient({
-    url: stack.clickhouseUrl,
-    username: stack.clickhouseUser,
-    password: stack.clickhousePassword,
-  });
+  const root = writerClient();
   await migrate(root, { database });
-  const client = createClickHouseClient({
-    url: stack.clickhouseUrl,
-    username: stack.clickhouseUser,
-    password: stack.clickhousePassword,
-    database,
-  });
+  const client = writerClient(database);
   return {
     database,
     client,
@@ -56,18 +47,6 @@ export interface RunningServer {
   base: string;
   get(path: string, key?: string): Promise<Response>;
   close(): Promise<void>;
-}
-
-/** A client as the read-only user of the test stack (what the query service uses). */
-export function readerClient(database?: string): ClickHouseClient {
-  const stack = testStack();
-  return createClickHouseClient({
-    url: stack.clickhouseUrl,
-    username: stack.readerUser,
-    password: stack.readerPassword,
-    readOnly: true,
-    ...(database ? { database } : {}),
-  });
 }
 
 /** The query service on 127.0.0.1:0, reading `database` as the read-only user. */

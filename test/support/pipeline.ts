@@ -5,13 +5,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import {
-  type ClickHouseClient,
-  createClickHouseClient,
-  createDatabase,
-  dropDatabase,
-  migrate,
-} from '@optout/clickhouse';
+import { type ClickHouseClient, createDatabase, dropDatabase, migrate } from '@optout/clickhouse';
 import {
   createEventCodec,
   createSchemaRegistry,
@@ -30,6 +24,7 @@ import {
   ingestShape,
   startIngest,
 } from '../../services/ingest/src/index.ts';
+import { writerClient } from './clickhouse.ts';
 import { testStack } from './env.ts';
 import { uniqueName } from './names.ts';
 
@@ -87,19 +82,10 @@ export async function createTestPipeline(
   const producer: Producer = kafka.producer({ allowAutoTopicCreation: false });
   await producer.connect();
 
-  const root = createClickHouseClient({
-    url: stack.clickhouseUrl,
-    username: stack.clickhouseUser,
-    password: stack.clickhousePassword,
-  });
+  const root = writerClient();
   await createDatabase(root, database);
   await migrate(root, { database });
-  const clickhouse = createClickHouseClient({
-    url: stack.clickhouseUrl,
-    username: stack.clickhouseUser,
-    password: stack.clickhousePassword,
-    database,
-  });
+  const clickhouse = writerClient(database);
 
   // Test topics have unique names; the bundled registry knows the default subjects.
   const codec = createEventCodec({ registry: createSchemaRegistry(), subjects: DEFAULT_SUBJECTS });

@@ -7,10 +7,9 @@ import { inputTopics, type KafkaConfig } from '@optout/config';
 import { createEventCodec, createSchemaRegistry, DEFAULT_SUBJECTS, subjectsForTopics } from '@optout/events';
 import { checkCoPartitioned, createKafka, partitionCounts } from '@optout/kafka';
 import { createLogger, createRegistry, type Logger } from '@optout/observability';
-import { Gauge } from 'prom-client';
 import type { IngestConfig } from './config.ts';
 import { startHttp } from './http.ts';
-import { createIngestMetrics } from './metrics.ts';
+import { createIngestMetrics, registerStateGauges } from './metrics.ts';
 import { IngestPipeline } from './pipeline/consumer.ts';
 
 export { type IngestConfig, ingestShape, loadIngestConfig } from './config.ts';
@@ -94,25 +93,7 @@ export async function startIngest(config: IngestConfig): Promise<IngestHandle> {
     maxBytesPerPartition: config.INGEST_MAX_BYTES_PER_PARTITION,
     sessionTimeoutMs: config.INGEST_SESSION_TIMEOUT_MS,
   });
-  // Users and events held are summed on scrape only: not on the hot path.
-  registry.removeSingleMetric('optout_ingest_state_users');
-  registry.removeSingleMetric('optout_ingest_state_events');
-  new Gauge({
-    name: 'optout_ingest_state_users',
-    help: 'Users held in per-user state',
-    registers: [registry],
-    collect() {
-      this.set(pipeline.stateStats().users);
-    },
-  });
-  new Gauge({
-    name: 'optout_ingest_state_events',
-    help: 'Events held in per-user state',
-    registers: [registry],
-    collect() {
-      this.set(pipeline.stateStats().events);
-    },
-  });
+  registerStateGauges(registry, () => pipeline.stateStats());
   const server: Server = await startHttp(config.HTTP_HOST, config.HTTP_PORT, registry, {
     healthy: () => {
       const silentMs = Date.now() - pipeline.lastAliveAt;

@@ -72,16 +72,6 @@ export function createIngestMetrics(registry: Registry) {
       labelNames: ['table'],
       registers,
     }),
-    usersInState: new Gauge({
-      name: 'optout_ingest_state_users',
-      help: 'Users held in per-user state',
-      registers,
-    }),
-    eventsInState: new Gauge({
-      name: 'optout_ingest_state_events',
-      help: 'Events held in per-user state',
-      registers,
-    }),
     factsWritten: new Counter({
       name: 'optout_ingest_facts_written_total',
       help: 'Fact rows written, per table',
@@ -103,3 +93,26 @@ export function createIngestMetrics(registry: Registry) {
 }
 
 export type IngestMetrics = ReturnType<typeof createIngestMetrics>;
+
+/** Users and events held in state, summed on scrape only (never on the hot path). */
+export function registerStateGauges(
+  registry: Registry,
+  stats: () => { users: number; events: number },
+): void {
+  new Gauge({
+    name: 'optout_ingest_state_users',
+    help: 'Users held in per-user state',
+    registers: [registry],
+    collect() {
+      this.set(stats().users);
+    },
+  });
+  new Gauge({
+    name: 'optout_ingest_state_events',
+    help: 'Events held in per-user state',
+    registers: [registry],
+    collect() {
+      this.set(stats().events);
+    },
+  });
+}
