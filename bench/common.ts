@@ -53,7 +53,6 @@ export interface BenchTopics {
   inputs: Record<EventKind, string>;
   control: string;
   dlq: string;
-  state: string;
   all: string[];
 }
 
@@ -66,8 +65,7 @@ export function topicsFor(prefix: string): BenchTopics {
   };
   const control = `${prefix}-control`;
   const dlq = `${prefix}-dlq`;
-  const state = `${prefix}-state`;
-  return { inputs, control, dlq, state, all: [...Object.values(inputs), control, dlq, state] };
+  return { inputs, control, dlq, all: [...Object.values(inputs), control, dlq] };
 }
 
 export function topicEnv(t: BenchTopics): Record<string, string> {
@@ -78,7 +76,6 @@ export function topicEnv(t: BenchTopics): Record<string, string> {
     TOPIC_CONSENT_CHANGE: t.inputs.consentChange,
     TOPIC_CONTROL: t.control,
     TOPIC_DLQ: t.dlq,
-    TOPIC_STATE: t.state,
   };
 }
 
@@ -98,7 +95,7 @@ export async function withAdmin<T>(conn: Connection, fn: (admin: Admin) => Promi
 export async function createTopics(conn: Connection, t: BenchTopics, partitions: number): Promise<void> {
   await withAdmin(conn, async (admin) => {
     await ensureTopics(admin, {
-      coPartitioned: [...Object.values(t.inputs), t.control, t.state],
+      coPartitioned: [...Object.values(t.inputs), t.control],
       dlq: t.dlq,
       partitions,
     });

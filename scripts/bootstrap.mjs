@@ -35,3 +35,12 @@ if (stale) {
   console.error('[bootstrap] installing node packages (pnpm install --frozen-lockfile)');
   run('pnpm', ['install', existsSync(lock) ? '--frozen-lockfile' : '--no-frozen-lockfile']);
 }
+
+// `npm test` also needs a few system tools (Chromium, docker-compose, chdb) for
+// the tests that check the dashboard, the compose file and the SQL on a current
+// ClickHouse. Only for the test command (npm sets npm_lifecycle_event to the
+// script's name): the demo and the other commands need none of them.
+if (process.env.npm_lifecycle_event === 'test') {
+  const { ensureTestTools } = await import('../test/setup/system-tools.mjs');
+  ensureTestTools();
+}

@@ -2,17 +2,38 @@
 // Works with the 18.16 server from Debian and with current servers (<yandex>
 // is still accepted as the root element).
 
+import { createHash } from 'node:crypto';
+
 export interface ClickHouseLayout {
   dir: string;
   httpPort: number;
   tcpPort: number;
+  /** The optional HTTPS port, with the stack's server certificate. */
+  https?: { port: number; certFile: string; keyFile: string } | undefined;
 }
 
 /** Password of the read-only user the query service uses in the local stack. */
 export const READER_USER = 'optout_reader';
 export const READER_PASSWORD = 'optout_reader';
 
-export function serverConfigXml({ dir, httpPort, tcpPort }: ClickHouseLayout): string {
+/** HTTPS beside HTTP. verificationMode none: clients are not asked for certificates. */
+function httpsXml(https: NonNullable<ClickHouseLayout['https']>): string {
+  return `
+  <https_port>${https.port}</https_port>
+  <openSSL>
+    <server>
+      <certificateFile>${https.certFile}</certificateFile>
+      <privateKeyFile>${https.keyFile}</privateKeyFile>
+      <verificationMode>none</verificationMode>
+      <loadDefaultCAFile>false</loadDefaultCAFile>
+      <cacheSessions>true</cacheSessions>
+      <disableProtocols>sslv2,sslv3,tlsv1,tlsv1_1</disableProtocols>
+      <preferServerCiphers>true</preferServerCiphers>
+    </server>
+  </openSSL>`;
+}
+
+export function serverConfigXml({ dir, httpPort, tcpPort, https }: ClickHouseLayout): string {
   return `<?xml version="1.0"?>
 <yandex>
   <logger>
@@ -23,7 +44,7 @@ export function serverConfigXml({ dir, httpPort, tcpPort }: ClickHouseLayout): s
     <count>2</count>
   </logger>
   <http_port>${httpPort}</http_port>
-  <tcp_port>${tcpPort}</tcp_port>
+  <tcp_port>${tcpPort}</tcp_port>${https ? httpsXml(https) : ''}
   <listen_host>127.0.0.1</listen_host>
   <path>${dir}/data/</path>
   <tmp_path>${dir}/data/tmp/</tmp_path>
@@ -44,9 +65,11 @@ export function serverConfigXml({ dir, httpPort, tcpPort }: ClickHouseLayout): s
  * Users: `default` (no password, loopback only) for ingest, migrations and tests;
  * `optout_reader` for the query service. Its profile is readonly=2: no writes or
  * DDL, but per-query settings such as max_execution_time stay allowed (readonly=1
- * would refuse them, and the API needs them for its 504 time limit).
+ * would refuse them, and the API needs them for its 504 time limit). With a
+ * writer password, `writerUser` too: full rights behind a random password (the
+ * HTTPS tests), stored as its SHA-256 only.
  */
-export function usersXml(): string {
+export function usersXml(writer?: { user: string; password: string }): string {
   return `<?xml version="1.0"?>
 <yandex>
   <profiles>
@@ -70,7 +93,7 @@ export function usersXml(): string {
       <networks><ip>127.0.0.1</ip><ip>::1</ip></networks>
       <profile>reader</profile>
       <quota>default</quota>
-    </${READER_USER}>
+    </${READER_USER}>${writer ? writerXml(writer.user, writer.password) : ''}
   </users>
   <quotas>
     <default>
@@ -83,4 +106,15 @@ export function usersXml(): string {
   </quotas>
 </yandex>
 `;
+}
+
+function writerXml(user: string, password: string): string {
+  const sha256 = createHash('sha256').update(password, 'utf8').digest('hex');
+  return `
+    <${user}>
+      <password_sha256_hex>${sha256}</password_sha256_hex>
+      <networks><ip>127.0.0.1</ip><ip>::1</ip></networks>
+      <profile>default</profile>
+      <quota>default</quota>
+    </${user}>`;
 }

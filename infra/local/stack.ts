@@ -4,26 +4,27 @@
 //   tsx infra/local/stack.ts up | down | status
 //
 // `up` is idempotent: a server already started by us and answering is left alone.
-// `down` stops exactly the processes whose pids we recorded.
-import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createConnection, createServer } from 'node:net';
-import { dirname, join, resolve } from 'node:path';
+// `down` stops exactly the processes whose pids we recorded. Settings (state
+// folder, ports, Kafka version, optional SASL_SSL / HTTPS listeners): ./settings.ts.
+import { mkdirSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { READER_PASSWORD, READER_USER, serverConfigXml, usersXml } from './clickhouse-config.ts';
-import { log4jProperties, serverProperties } from './kafka-config.ts';
+import { clickhouseDirs, clickhouseReady, clickhouseUp } from './clickhouse.ts';
+import { READER_PASSWORD, READER_USER } from './clickhouse-config.ts';
+import { kafkaDirs, kafkaReady, kafkaUp } from './kafka.ts';
+import { isAlive, readPid, stopPid } from './processes.ts';
+import { KAFKA_SASL_USER, stackSecrets, WRITER_USER } from './secrets.ts';
+import { StackError, type StackSettings, settingsFromEnv } from './settings.ts';
+import { stackTlsFiles } from './tls.ts';
 
-const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-
-export interface StackSettings {
-  localDir: string;
-  /** Kafka jars, shared by every local dir of this checkout (downloaded once). */
-  kafkaLibsDir: string;
-  kafkaPort: number;
-  kafkaControllerPort: number;
-  clickhouseHttpPort: number;
-  clickhouseTcpPort: number;
-}
+export {
+  DEFAULT_KAFKA_VERSION,
+  kafkaLibsDir,
+  StackError,
+  type StackSettings,
+  settingsFromEnv,
+} from './settings.ts';
 
 export interface StackConnection {
   KAFKA_BROKERS: string;
@@ -35,31 +36,6 @@ export interface StackConnection {
   CLICKHOUSE_READER_PASSWORD: string;
 }
 
-export class StackError extends Error {
-  override name = 'StackError';
-}
-
-function intFromEnv(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < 1 || value > 65535) {
-    throw new StackError(`${name} must be a port number (1..65535), got ${JSON.stringify(raw)}`);
-  }
-  return value;
-}
-
-export function settingsFromEnv(): StackSettings {
-  return {
-    localDir: resolve(process.env.OPTOUT_LOCAL_DIR ?? join(repoRoot, '.local')),
-    kafkaLibsDir: join(repoRoot, '.local', 'kafka', 'libs'),
-    kafkaPort: intFromEnv('STACK_KAFKA_PORT', 9092),
-    kafkaControllerPort: intFromEnv('STACK_KAFKA_CONTROLLER_PORT', 9093),
-    clickhouseHttpPort: intFromEnv('STACK_CLICKHOUSE_HTTP_PORT', 8123),
-    clickhouseTcpPort: intFromEnv('STACK_CLICKHOUSE_TCP_PORT', 9000),
-  };
-}
-
 export function connectionOf(s: StackSettings): StackConnection {
   return {
     KAFKA_BROKERS: `127.0.0.1:${s.kafkaPort}`,
@@ -68,6 +44,63 @@ export function connectionOf(s: StackSettings): StackConnection {
     CLICKHOUSE_PASSWORD: '',
     CLICKHOUSE_READER_USER: READER_USER,
     CLICKHOUSE_READER_PASSWORD: READER_PASSWORD,
+  };
+}
+
+/**
+ * The variables a service needs for the stack's secure listeners (SPEC 7's
+ * names): Kafka over SASL_SSL with SCRAM-SHA-512, ClickHouse over HTTPS with a
+ * password, both verified against the stack's own CA. Only the listeners the
+ * settings turn on are in it. Created on `up`; read before it, the files may not exist yet.
+ */
+export interface SecureStackConnection {
+  kafka?: {
+    KAFKA_BROKERS: string;
+    KAFKA_SSL: 'true';
+    KAFKA_SSL_CA_FILE: string;
+    KAFKA_SASL_MECHANISM: 'scram-sha-512';
+    KAFKA_SASL_USERNAME: string;
+    KAFKA_SASL_PASSWORD: string;
+  };
+  clickhouse?: {
+    CLICKHOUSE_URL: string;
+    CLICKHOUSE_CA_FILE: string;
+    CLICKHOUSE_USER: string;
+    CLICKHOUSE_PASSWORD: string;
+  };
+  /** For mutual-TLS tests: a client certificate the stack's CA signed. */
+  clientCertFile: string;
+  clientKeyFile: string;
+}
+
+export function secureConnectionOf(s: StackSettings): SecureStackConnection {
+  const secrets = stackSecrets(s.localDir);
+  const tls = stackTlsFiles(s.localDir);
+  return {
+    ...(s.kafkaSaslSslPort === undefined
+      ? {}
+      : {
+          kafka: {
+            KAFKA_BROKERS: `127.0.0.1:${s.kafkaSaslSslPort}`,
+            KAFKA_SSL: 'true',
+            KAFKA_SSL_CA_FILE: tls.caFile,
+            KAFKA_SASL_MECHANISM: 'scram-sha-512',
+            KAFKA_SASL_USERNAME: KAFKA_SASL_USER,
+            KAFKA_SASL_PASSWORD: secrets.kafkaSaslPassword,
+          },
+        }),
+    ...(s.clickhouseHttpsPort === undefined
+      ? {}
+      : {
+          clickhouse: {
+            CLICKHOUSE_URL: `https://127.0.0.1:${s.clickhouseHttpsPort}`,
+            CLICKHOUSE_CA_FILE: tls.caFile,
+            CLICKHOUSE_USER: WRITER_USER,
+            CLICKHOUSE_PASSWORD: secrets.clickhouseWriterPassword,
+          },
+        }),
+    clientCertFile: tls.clientCertFile,
+    clientKeyFile: tls.clientKeyFile,
   };
 }
 
@@ -98,259 +131,6 @@ export async function freePort(): Promise<number> {
   const { port } = server.address() as { port: number };
   await new Promise((resolve) => server.close(resolve));
   return port;
-}
-
-// ---------------------------------------------------------------- processes
-
-function readPid(file: string): number | null {
-  if (!existsSync(file)) return null;
-  const pid = Number(readFileSync(file, 'utf8').trim());
-  return Number.isInteger(pid) && pid > 0 ? pid : null;
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function portOpen(port: number): Promise<boolean> {
-  return new Promise((done) => {
-    const socket = createConnection({ host: '127.0.0.1', port });
-    socket.setTimeout(500);
-    socket.once('connect', () => {
-      socket.destroy();
-      done(true);
-    });
-    socket.once('error', () => done(false));
-    socket.once('timeout', () => {
-      socket.destroy();
-      done(false);
-    });
-  });
-}
-
-async function waitFor(what: string, deadlineMs: number, probe: () => Promise<boolean>, logFile: string) {
-  const until = Date.now() + deadlineMs;
-  while (Date.now() < until) {
-    if (await probe()) return;
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  const tail = existsSync(logFile) ? readFileSync(logFile, 'utf8').split('\n').slice(-15).join('\n') : '';
-  throw new StackError(
-    `${what} did not become ready within ${deadlineMs / 1000}s. Last log lines (${logFile}):\n${tail}`,
-  );
-}
-
-function startDetached(cmd: string, args: string[], logFile: string, pidFile: string, cwd: string): number {
-  mkdirSync(dirname(logFile), { recursive: true });
-  const out = openSync(logFile, 'a');
-  const child = spawn(cmd, args, { cwd, detached: true, stdio: ['ignore', out, out] });
-  if (child.pid === undefined) throw new StackError(`could not start ${cmd}`);
-  child.unref();
-  writeFileSync(pidFile, String(child.pid));
-  return child.pid;
-}
-
-async function stopPid(name: string, pidFile: string): Promise<void> {
-  const pid = readPid(pidFile);
-  if (pid === null || !isAlive(pid)) {
-    rmSync(pidFile, { force: true });
-    console.log(`${name}: not running`);
-    return;
-  }
-  process.kill(pid, 'SIGTERM');
-  const until = Date.now() + 20_000;
-  while (isAlive(pid) && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
-  if (isAlive(pid)) {
-    process.kill(pid, 'SIGKILL');
-    while (isAlive(pid)) await new Promise((r) => setTimeout(r, 50));
-  }
-  rmSync(pidFile, { force: true });
-  console.log(`${name}: stopped (pid ${pid})`);
-}
-
-function onPath(binary: string): boolean {
-  try {
-    execFileSync('sh', ['-c', `command -v ${binary}`], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** A port held by someone else is a clear error, not a mystery timeout later. */
-async function ensurePortFree(port: number, variable: string, what: string) {
-  if (await portOpen(port)) {
-    throw new StackError(
-      `port ${port} (for ${what}) is already in use by another process. Stop it, or choose another port with ${variable}=<port>.`,
-    );
-  }
-}
-
-// ---------------------------------------------------------------- Kafka
-
-function kafkaDirs(s: StackSettings) {
-  const dir = join(s.localDir, 'kafka');
-  return {
-    dir,
-    libs: join(dir, 'libs'),
-    pidFile: join(dir, 'broker.pid'),
-    logFile: join(dir, 'log', 'stdout.log'),
-  };
-}
-
-function ensureKafkaJars(libs: string) {
-  if (existsSync(libs) && readdirSync(libs).some((f) => f.startsWith('kafka_2.13-'))) return;
-  if (!onPath('java'))
-    throw new StackError(
-      'java is not installed: install a JDK 17+ (apt-get install openjdk-17-jre-headless).',
-    );
-  if (!onPath('mvn'))
-    throw new StackError(
-      'mvn is not installed: install Maven (apt-get install maven) to fetch the Kafka jars.',
-    );
-  console.log('kafka: fetching the broker jars from Maven Central (first start only)...');
-  mkdirSync(libs, { recursive: true });
-  execFileSync(
-    'mvn',
-    [
-      '-q',
-      '-B',
-      '-f',
-      join(repoRoot, 'infra/kafka/pom.xml'),
-      'dependency:copy-dependencies',
-      '-DincludeScope=runtime',
-      `-DoutputDirectory=${libs}`,
-    ],
-    { stdio: 'inherit' },
-  );
-}
-
-async function kafkaReady(brokers: string): Promise<boolean> {
-  const { Kafka, logLevel } = await import('kafkajs');
-  const admin = new Kafka({
-    brokers: [brokers],
-    logLevel: logLevel.NOTHING,
-    retry: { retries: 0 },
-    connectionTimeout: 1000,
-  }).admin();
-  try {
-    await admin.connect();
-    await admin.listTopics();
-    // The group coordinator must answer too, or the first consumer group join fails.
-    await admin.describeGroups(['optout-stack-probe']);
-    return true;
-  } catch {
-    return false;
-  } finally {
-    await admin.disconnect().catch(() => {});
-  }
-}
-
-async function kafkaUp(s: StackSettings): Promise<void> {
-  const { dir, libs, pidFile, logFile } = kafkaDirs(s);
-  const brokers = `127.0.0.1:${s.kafkaPort}`;
-  const pid = readPid(pidFile);
-  if (pid !== null && isAlive(pid)) {
-    await waitFor('Kafka', 60_000, () => kafkaReady(brokers), logFile);
-    console.log(`kafka: already running (pid ${pid})`);
-    return;
-  }
-  await ensurePortFree(s.kafkaPort, 'STACK_KAFKA_PORT', 'Kafka');
-  await ensurePortFree(s.kafkaControllerPort, 'STACK_KAFKA_CONTROLLER_PORT', 'the Kafka controller');
-  ensureKafkaJars(libs);
-  mkdirSync(join(dir, 'log'), { recursive: true });
-  const props = join(dir, 'server.properties');
-  writeFileSync(props, serverProperties({ dir, port: s.kafkaPort, controllerPort: s.kafkaControllerPort }));
-  writeFileSync(join(dir, 'log4j.properties'), log4jProperties(dir));
-  const classpath = `${libs}/*`;
-  const jvm = [
-    '-Xms256m',
-    '-Xmx768m',
-    `-Dlog4j.configuration=file:${join(dir, 'log4j.properties')}`,
-    '-cp',
-    classpath,
-  ];
-  if (!existsSync(join(dir, 'data', 'meta.properties'))) {
-    const clusterId = execFileSync('java', [...jvm, 'kafka.tools.StorageTool', 'random-uuid'], {
-      encoding: 'utf8',
-    }).trim();
-    execFileSync(
-      'java',
-      [...jvm, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', props, '--ignore-formatted'],
-      {
-        stdio: 'ignore',
-      },
-    );
-  }
-  const started = startDetached('java', [...jvm, 'kafka.Kafka', props], logFile, pidFile, dir);
-  await waitFor('Kafka', 90_000, () => kafkaReady(brokers), logFile);
-  console.log(`kafka: started (pid ${started}) on ${brokers}`);
-}
-
-// ---------------------------------------------------------------- ClickHouse
-
-function clickhouseDirs(s: StackSettings) {
-  const dir = join(s.localDir, 'clickhouse');
-  return { dir, pidFile: join(dir, 'server.pid'), logFile: join(dir, 'log', 'stdout.log') };
-}
-
-/** A current `clickhouse` binary if there is one, else Debian's clickhouse-server, else install it. */
-function clickhouseCommand(): { cmd: string; args: string[] } {
-  if (onPath('clickhouse')) return { cmd: 'clickhouse', args: ['server'] };
-  if (onPath('clickhouse-server')) return { cmd: 'clickhouse-server', args: [] };
-  const root = process.getuid?.() === 0;
-  if (!root || !onPath('apt-get')) {
-    throw new StackError(
-      'no ClickHouse server found on PATH. Install one (Debian: apt-get install clickhouse-server; or a current `clickhouse` binary) and run this again.',
-    );
-  }
-  console.log('clickhouse: installing clickhouse-server with apt-get (first start only)...');
-  execFileSync('apt-get', ['update', '-qq'], { stdio: 'inherit' });
-  execFileSync('apt-get', ['install', '-y', '-qq', 'clickhouse-server', 'clickhouse-client'], {
-    stdio: 'inherit',
-    env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
-  });
-  return { cmd: 'clickhouse-server', args: [] };
-}
-
-async function clickhouseReady(url: string): Promise<boolean> {
-  try {
-    const response = await fetch(`${url}/?query=${encodeURIComponent('SELECT 1')}`, {
-      signal: AbortSignal.timeout(1000),
-    });
-    return response.ok && (await response.text()).trim() === '1';
-  } catch {
-    return false;
-  }
-}
-
-async function clickhouseUp(s: StackSettings): Promise<void> {
-  const { dir, pidFile, logFile } = clickhouseDirs(s);
-  const url = `http://127.0.0.1:${s.clickhouseHttpPort}`;
-  const pid = readPid(pidFile);
-  if (pid !== null && isAlive(pid)) {
-    await waitFor('ClickHouse', 30_000, () => clickhouseReady(url), logFile);
-    console.log(`clickhouse: already running (pid ${pid})`);
-    return;
-  }
-  await ensurePortFree(s.clickhouseHttpPort, 'STACK_CLICKHOUSE_HTTP_PORT', 'ClickHouse HTTP');
-  await ensurePortFree(s.clickhouseTcpPort, 'STACK_CLICKHOUSE_TCP_PORT', 'ClickHouse native TCP');
-  const { cmd, args } = clickhouseCommand();
-  for (const sub of ['data', 'log']) mkdirSync(join(dir, sub), { recursive: true });
-  const configFile = join(dir, 'config.xml');
-  writeFileSync(
-    configFile,
-    serverConfigXml({ dir, httpPort: s.clickhouseHttpPort, tcpPort: s.clickhouseTcpPort }),
-  );
-  writeFileSync(join(dir, 'users.xml'), usersXml());
-  const started = startDetached(cmd, [...args, `--config-file=${configFile}`], logFile, pidFile, dir);
-  await waitFor('ClickHouse', 60_000, () => clickhouseReady(url), join(dir, 'log', 'server.err.log'));
-  console.log(`clickhouse: started (pid ${started}) on ${url}`);
 }
 
 // ---------------------------------------------------------------- commands
@@ -390,16 +170,30 @@ export async function stackStatus(s: StackSettings = settingsFromEnv()): Promise
   return kafkaUpNow && chUpNow;
 }
 
-function printConnection(conn: StackConnection) {
+function printConnection(conn: StackConnection, s: StackSettings) {
   console.log('\nConnection settings:');
   for (const [key, value] of Object.entries(conn)) console.log(`  export ${key}=${value}`);
+  const secure = secureConnectionOf(s);
+  // Passwords are shown as a command that reads them, so a CI log never holds them.
+  const secretsFile = `${s.localDir}/secrets.json`;
+  const fromFile = (field: string) => `"$(node -p "require('${secretsFile}').${field}")"`;
+  for (const [title, vars, field] of [
+    ['Kafka SASL_SSL', secure.kafka, 'kafkaSaslPassword'],
+    ['ClickHouse HTTPS', secure.clickhouse, 'clickhouseWriterPassword'],
+  ] as const) {
+    if (!vars) continue;
+    console.log(`\n${title} (instead of the above):`);
+    for (const [key, value] of Object.entries(vars))
+      console.log(`  export ${key}=${key.endsWith('_PASSWORD') ? fromFile(field) : value}`);
+  }
 }
 
 async function main(command: string | undefined) {
   switch (command) {
     case 'up': {
       const started = Date.now();
-      printConnection(await stackUp());
+      const settings = settingsFromEnv();
+      printConnection(await stackUp(settings), settings);
       console.log(`\nstack up in ${((Date.now() - started) / 1000).toFixed(1)}s`);
       return;
     }

@@ -32,7 +32,7 @@ async function expectMatchesReference(p: TestPipeline, events: readonly InputEve
 
 async function progressMade(p: TestPipeline): Promise<boolean> {
   const result = await p.clickhouse.query({
-    query: 'SELECT count() AS n FROM raw_push_sent',
+    query: 'SELECT count() AS n FROM raw_push',
     format: 'JSONEachRow',
   });
   const [row] = await result.json<{ n: string }>();

@@ -1,37 +1,33 @@
-// Erasure end to end: DELETE on the API (admin key) -> control topic -> the ingest
-// instance holding the user drops its state and deletes its rows -> the job reads
-// done. Afterwards no chart or export includes the user, the other users are
-// untouched, and a restarted ingest does not bring the user back.
-import { identifier, sql } from '@optout/clickhouse';
+// Erasure end to end, and "erased stays erased" (SPEC 6): DELETE on the API
+// (admin key) -> control topic -> the ingest instance holding the user records
+// the erasure in the ledger and deletes the user's rows from every table of the
+// catalogue that holds user data -> the job reads done. Then the user's old
+// events come back every way they can (redelivered, the topics replayed from
+// the beginning by a new consumer group position): every table stays at zero
+// rows for the user, the export never shows them, everyone else's facts stay
+// exact, and an event of the user after the erasure is new data.
+import { identifier, sql, TABLES, userDataTables } from '@optout/clickhouse';
 import type { InputEvent } from '@optout/events';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apiKeysJson, KEYS, type RunningServer, startServer } from '../query/harness.ts';
 import { generateEvents } from '../support/generate.ts';
 import { createTestPipeline, type TestPipeline } from '../support/pipeline.ts';
-import { transitions } from '../support/reference.ts';
+import { optOutFacts, transitions } from '../support/reference.ts';
 import { waitFor } from '../support/wait.ts';
+import { readOptOutFacts, readTransitions } from './facts.ts';
 
 const now = Date.now();
 
 async function rowsOfUser(p: TestPipeline, appId: string, userId: string): Promise<Record<string, number>> {
   const counts: Record<string, number> = {};
-  for (const table of [
-    'consent_transitions',
-    'optout_campaign_touches',
-    'optout_event_counts',
-    'campaign_reach',
-    'user_external_ids',
-    'raw_push_sent',
-    'raw_app_events',
-    'raw_consent_changes',
-  ]) {
+  for (const table of userDataTables()) {
     const r = await p.clickhouse.query({
       query:
-        sql`SELECT count() AS n FROM ${identifier(table)} WHERE app_id = ${appId} AND user_id = ${userId}`
+        sql`SELECT count() AS n FROM ${identifier(table.name)} WHERE app_id = ${appId} AND user_id = ${userId}`
           .text,
       format: 'JSONEachRow',
     });
-    counts[table] = Number((await r.json<{ n: string }>())[0]?.n ?? 0);
+    counts[table.name] = Number((await r.json<{ n: string }>())[0]?.n ?? 0);
   }
   return counts;
 }
@@ -41,6 +37,28 @@ describe('erasure', () => {
   let server: RunningServer;
   let events: InputEvent[];
   let victim: { app: string; user: string };
+  const ofVictim = (e: InputEvent) => e.event.app_id === victim.app && e.event.user_id === victim.user;
+
+  async function erase(app: string, user: string): Promise<{ status: string; detail: string | null }> {
+    const response = await fetch(`${server.base}/v1/apps/${app}/users/${encodeURIComponent(user)}`, {
+      method: 'DELETE',
+      headers: { authorization: `Bearer ${KEYS.admin}` },
+    });
+    expect(response.status).toBe(202);
+    const { job_id: jobId } = (await response.json()) as { job_id: string };
+    return waitFor(async () => {
+      const job = (await (await server.get(`/v1/apps/${app}/erasures/${jobId}`, KEYS.admin)).json()) as {
+        status: string;
+        detail: string | null;
+      };
+      return job.status === 'done' || job.status === 'failed' ? job : undefined;
+    }, 'the erasure job to end');
+  }
+
+  const exportText = async () =>
+    (
+      await server.get(`/v1/apps/${victim.app}/optouts/export?period=last_month&format=ndjson`, KEYS.admin)
+    ).text();
 
   beforeAll(async () => {
     events = generateEvents({ seed: 31, now });
@@ -64,19 +82,12 @@ describe('erasure', () => {
     await p?.cleanup();
   });
 
-  it('deletes every row of the user and the job says done; a restart does not bring the user back', async () => {
+  it('deletes the user from every table that holds user data; the job says done', async () => {
     const before = await rowsOfUser(p, victim.app, victim.user);
     expect(before.consent_transitions).toBeGreaterThan(0);
-    expect(before.raw_consent_changes).toBeGreaterThan(0);
-    const exportText = async () =>
-      (
-        await server.get(`/v1/apps/${victim.app}/optouts/export?period=last_month&format=ndjson`, KEYS.admin)
-      ).text();
+    expect(before.raw_consent).toBeGreaterThan(0);
+    expect(before.consent_index).toBeGreaterThan(0);
     expect(await exportText()).toContain(`"user_id":${JSON.stringify(victim.user)}`);
-
-    const others = transitions(events).filter(
-      (t) => !(t.app_id === victim.app && t.user_id === victim.user),
-    ).length;
 
     const denied = await fetch(
       `${server.base}/v1/apps/${victim.app}/users/${encodeURIComponent(victim.user)}`,
@@ -87,59 +98,76 @@ describe('erasure', () => {
     );
     expect(denied.status).toBe(403);
 
-    const response = await fetch(
-      `${server.base}/v1/apps/${victim.app}/users/${encodeURIComponent(victim.user)}`,
-      {
-        method: 'DELETE',
-        headers: { authorization: `Bearer ${KEYS.admin}` },
-      },
-    );
-    expect(response.status).toBe(202);
-    const { job_id: jobId } = (await response.json()) as { job_id: string };
-    const done = await waitFor(async () => {
-      const status = (await (
-        await server.get(`/v1/apps/${victim.app}/erasures/${jobId}`, KEYS.admin)
-      ).json()) as {
-        status: string;
-      };
-      return status.status === 'done' ? status : undefined;
-    }, 'the erasure job to be done');
-    expect(done.status).toBe('done');
-
+    expect((await erase(victim.app, victim.user)).status).toBe('done');
     const after = await rowsOfUser(p, victim.app, victim.user);
+    expect(Object.keys(after).sort()).toEqual(
+      Object.values(TABLES)
+        .filter((t) => 'erasure' in t)
+        .map((t) => t.name)
+        .sort(),
+    );
     for (const [table, n] of Object.entries(after)) expect(n, table).toBe(0);
     expect(await exportText()).not.toContain(`"user_id":${JSON.stringify(victim.user)}`);
+    const rest = events.filter((e) => !ofVictim(e));
+    expect(await readTransitions(p.clickhouse)).toEqual(transitions(rest));
+  });
 
-    // Everyone else is still there.
-    const live = await p.clickhouse.query({
-      query: `SELECT count() AS n FROM (
-                SELECT transition_id, argMax(is_deleted, version) AS deleted FROM consent_transitions GROUP BY transition_id
-              ) WHERE deleted = 0`,
+  it('stays erased when the old events are redelivered and the topics replayed from the start', async () => {
+    const rest = events.filter((e) => !ofVictim(e));
+    // Redelivered: the victim's events once more, as a producer retry would.
+    await p.produce(events.filter(ofVictim));
+    await p.waitForCaughtUp();
+    // Replayed: every instance stops, the group goes back to the beginning of
+    // every topic, and a new instance (state restored from ClickHouse) reads it all again.
+    await p.stopIngest();
+    for (const topic of [...Object.values(p.topics), p.controlTopic])
+      await p.admin.resetOffsets({ groupId: p.groupId, topic, earliest: true });
+    await p.startIngest();
+    await p.waitForCaughtUp();
+    for (const [table, n] of Object.entries(await rowsOfUser(p, victim.app, victim.user)))
+      expect(n, table).toBe(0);
+    expect(await exportText()).not.toContain(`"user_id":${JSON.stringify(victim.user)}`);
+    expect(await readTransitions(p.clickhouse)).toEqual(transitions(rest));
+    expect(await readOptOutFacts(p.clickhouse)).toEqual(optOutFacts(rest));
+
+    // An event of the user after the erasure is new data.
+    const fresh: InputEvent = {
+      kind: 'consentChange',
+      event: {
+        event_id: 'after-erasure',
+        app_id: victim.app,
+        user_id: victim.user,
+        occurred_at: Date.now() + 1000,
+        channel: 'PUSH',
+        status: 'OPTED_OUT',
+        source: 'api',
+        external_id: 'crm-new',
+        identifiers: {},
+      },
+    };
+    await p.produce([fresh]);
+    await p.waitForCaughtUp();
+    const again = await rowsOfUser(p, victim.app, victim.user);
+    expect(again.raw_consent).toBe(1);
+    expect(again.user_external_ids).toBe(1);
+    expect(await readTransitions(p.clickhouse)).toEqual(transitions([...rest, fresh]));
+  });
+
+  it('is not held up by an unrelated mutation that never finishes', async () => {
+    await p.clickhouse.command({
+      query: 'CREATE TABLE unrelated (k UInt8, x UInt8) ENGINE = MergeTree ORDER BY k',
+    });
+    await p.clickhouse.command({ query: 'INSERT INTO unrelated VALUES (1, 1)' });
+    // A mutation that fails on every attempt stays unfinished forever.
+    await p.clickhouse.command({ query: 'ALTER TABLE unrelated UPDATE x = throwIf(k = 1) WHERE 1' });
+    const other = transitions(events).find((t) => t.app_id === victim.app && t.user_id !== victim.user)!;
+    const job = await erase(other.app_id, other.user_id);
+    expect(job).toMatchObject({ status: 'done' });
+    const stuck = await p.clickhouse.query({
+      query:
+        "SELECT count() AS n FROM system.mutations WHERE database = currentDatabase() AND table = 'unrelated' AND is_done = 0",
       format: 'JSONEachRow',
     });
-    expect(Number((await live.json<{ n: string }>())[0]!.n)).toBe(others);
-
-    // A new ingest instance restores state from ClickHouse: the user stays gone,
-    // even when unrelated new events arrive and are processed.
-    const restarted = await p.startIngest();
-    await p.produce([
-      {
-        kind: 'pushSent',
-        event: {
-          event_id: 'after-erasure',
-          app_id: 'app-2',
-          user_id: 'u-1',
-          occurred_at: now - 60_000,
-          message_id: 'm',
-          campaign_id: null,
-          campaign_name: null,
-          platform: null,
-        },
-      },
-    ]);
-    await p.waitForCaughtUp();
-    expect(restarted.pipeline.joined).toBe(true);
-    const again = await rowsOfUser(p, victim.app, victim.user);
-    for (const [table, n] of Object.entries(again)) expect(n, table).toBe(0);
+    expect(Number((await stuck.json<{ n: string }>())[0]?.n)).toBe(1);
   });
 });

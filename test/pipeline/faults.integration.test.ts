@@ -43,7 +43,7 @@ describe('faults', () => {
       await p.produce(second);
       const port = ingest.port;
       await waitFor(
-        async () => (await metricSum(port, 'optout_clickhouse_insert_retries_total')) >= 3,
+        async () => (await metricSum(port, 'optout_clickhouse_retries_total')) >= 3,
         'insert retries',
       );
       // Still alive while it waits (the loop retries; it has not crashed).
@@ -66,7 +66,7 @@ describe('faults', () => {
     const pipeline = p;
     await waitFor(async () => {
       const r = await pipeline.clickhouse.query({
-        query: 'SELECT count() AS n FROM raw_app_events',
+        query: 'SELECT count() AS n FROM raw_app_event',
         format: 'JSONEachRow',
       });
       return Number((await r.json<{ n: string }>())[0]?.n) > 0;

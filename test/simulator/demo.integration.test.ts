@@ -16,7 +16,6 @@ const topics = {
   TOPIC_CONSENT_CHANGE: `${name}-consent-change`,
   TOPIC_DLQ: `${name}-dlq`,
   TOPIC_CONTROL: `${name}-control`,
-  TOPIC_STATE: `${name}-state`,
 };
 
 function run(env: NodeJS.ProcessEnv): Promise<{ code: number | null; output: string }> {

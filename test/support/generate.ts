@@ -41,6 +41,10 @@ export interface GenerateOptions {
   appPrefix?: string;
   /** Prefix of every event_id (default `s<seed>`), so sets of different seeds never share ids. */
   idPrefix?: string;
+  /** Multiplies every user's pushes and app events per day (default 1): long histories use less. */
+  density?: number;
+  /** Consent histories per (user, channel), spread over the days (default 1). */
+  consentHistories?: number;
 }
 
 const EVENT_NAMES = ['app_open', 'view_item', 'search', 'add_to_cart', 'purchase', 'logout'];
@@ -81,6 +85,8 @@ export function generateEvents(options: GenerateOptions): InputEvent[] {
     channels = ['PUSH', 'EMAIL'],
     appPrefix = 'app',
     idPrefix = `s${seed}`,
+    density = 1,
+    consentHistories = 1,
   } = options;
   const rnd = mulberry32(seed);
   const lo = now - days * DAY_MS;
@@ -143,11 +149,17 @@ export function generateEvents(options: GenerateOptions): InputEvent[] {
 
       // Consent histories per channel; OPTED_OUT times kept where outcomes cannot flip.
       const optOutTimes: number[] = [];
-      for (const channel of channels) {
+      // With several histories, each lives in its own slice of the days.
+      const slices = Array.from({ length: consentHistories }, (_, k) => [
+        lo + ((hi - lo) * k) / consentHistories,
+        lo + ((hi - lo) * (k + 1)) / consentHistories,
+      ]);
+      for (const channel of channels.flatMap((c) => slices.map((slice) => [c, slice] as const))) {
+        const [name, [from, to]] = channel;
         const pattern = pick(CONSENT_PATTERNS);
         const times = pattern
           .map((status) => {
-            let t = timeIn(lo + 2 * HOUR_MS, hi - HOUR_MS);
+            let t = timeIn(Math.floor(from!) + 2 * HOUR_MS, Math.floor(to!) - HOUR_MS);
             while (status === 'OPTED_OUT' && !outcomeStableAt(t, now)) t -= 45 * MINUTE_MS;
             return t;
           })
@@ -165,7 +177,7 @@ export function generateEvents(options: GenerateOptions): InputEvent[] {
           emitConsent({
             ...base,
             occurred_at: at,
-            channel,
+            channel: name,
             status,
             source: pick(SOURCES),
             external_id: chance(0.5) ? externalId(at) : null,
@@ -175,7 +187,7 @@ export function generateEvents(options: GenerateOptions): InputEvent[] {
       }
 
       // Pushes: a per-user pressure from none to heavy; some transactional (no campaign).
-      const pushesPerDay = pick([0, 0.3, 1, 2, 4]);
+      const pushesPerDay = pick([0, 0.3, 1, 2, 4]) * density;
       const pushCount = Math.round(pushesPerDay * days * (0.5 + rnd()));
       const campaignsPushed: { campaign: number | null; at: number; message_id: string }[] = [];
       for (let i = 0; i < pushCount; i++) {
@@ -231,7 +243,7 @@ export function generateEvents(options: GenerateOptions): InputEvent[] {
       // App activity: some users go quiet after their first opt-out (churn), others stay.
       const quitsAt =
         optOutTimes.length > 0 && chance(0.45) ? Math.min(...optOutTimes) : Number.POSITIVE_INFINITY;
-      const appPerDay = pick([0.2, 1, 3, 6]);
+      const appPerDay = pick([0.2, 1, 3, 6]) * density;
       const appCount = Math.round(appPerDay * days * (0.5 + rnd()));
       for (let i = 0; i < appCount; i++) {
         const at = timeIn(lo, hi);

@@ -46,6 +46,8 @@ export interface TestPipeline {
   produce(events: readonly InputEvent[]): Promise<void>;
   produceRaw(topic: string, messages: Message[]): Promise<void>;
   startIngest(overrides?: Record<string, string>): Promise<IngestHandle>;
+  /** Stops every in-process ingest instance started so far. */
+  stopIngest(): Promise<void>;
   /** `npm run ingest` as a child process (so a test can kill -9 it). */
   spawnIngest(overrides?: Record<string, string>): ChildProcess;
   /** Resolves when the group's committed offsets reach the end of every topic. */
@@ -132,6 +134,9 @@ export async function createTestPipeline(
       const handle = await startIngest(config);
       running.push(handle);
       return handle;
+    },
+    async stopIngest() {
+      await Promise.all(running.splice(0).map((h) => h.stop()));
     },
     spawnIngest(overrides = {}) {
       const child = spawn(

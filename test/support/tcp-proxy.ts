@@ -7,12 +7,17 @@ export interface TcpProxy {
   /** Drop every connection and refuse new ones until restore(). */
   cut(): void;
   restore(): void;
+  /** Stop forwarding the server's replies (connections stay open) until release(). */
+  hold(): void;
+  release(): void;
   close(): Promise<void>;
 }
 
 export async function startTcpProxy(targetHost: string, targetPort: number): Promise<TcpProxy> {
   let open = true;
+  let held = false;
   const sockets = new Set<Socket>();
+  const flushers = new Set<() => void>();
   const server: Server = createServer((client) => {
     if (!open) {
       client.destroy();
@@ -28,7 +33,23 @@ export async function startTcpProxy(targetHost: string, targetPort: number): Pro
       });
     }
     client.pipe(upstream);
-    upstream.pipe(client);
+    // Replies go through a queue that hold() stops and release() flushes.
+    const queued: Buffer[] = [];
+    let ended = false;
+    const flush = () => {
+      while (!held && queued.length > 0) client.write(queued.shift()!);
+      if (ended && queued.length === 0) client.end();
+    };
+    upstream.on('data', (chunk: Buffer) => {
+      queued.push(chunk);
+      flush();
+    });
+    upstream.on('end', () => {
+      ended = true;
+      flush();
+    });
+    flushers.add(flush);
+    upstream.on('close', () => flushers.delete(flush));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const address = server.address();
@@ -41,6 +62,13 @@ export async function startTcpProxy(targetHost: string, targetPort: number): Pro
     },
     restore() {
       open = true;
+    },
+    hold() {
+      held = true;
+    },
+    release() {
+      held = false;
+      for (const flush of flushers) flush();
     },
     close: () =>
       new Promise<void>((resolve) => {

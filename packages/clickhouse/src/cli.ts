@@ -2,6 +2,7 @@
 // ClickHouse migrations to CLICKHOUSE_DATABASE on CLICKHOUSE_URL and says what it did.
 import { clickhouseShape, loadConfigOrExit, parseEnv } from '@optout/config';
 import { createClickHouseClient } from './client.ts';
+import { clickhouseConnection } from './connection.ts';
 import { migrate } from './migrations.ts';
 
 async function main(command: string | undefined): Promise<number> {
@@ -10,11 +11,7 @@ async function main(command: string | undefined): Promise<number> {
     return 2;
   }
   const config = loadConfigOrExit(() => parseEnv(clickhouseShape));
-  const client = createClickHouseClient({
-    url: config.CLICKHOUSE_URL,
-    username: config.CLICKHOUSE_USER,
-    password: config.CLICKHOUSE_PASSWORD,
-  });
+  const client = createClickHouseClient(clickhouseConnection(config));
   try {
     const { applied, skipped } = await migrate(client, { database: config.CLICKHOUSE_DATABASE });
     for (const name of applied) process.stdout.write(`applied  ${name}\n`);

@@ -8,6 +8,10 @@
 //   callers add max_execution_time per query, which readonly=2 allows);
 // - query_params (18.16 has none: bind values with ./sql.ts instead).
 // Writers compress request bodies with gzip, which 18.16 accepts.
+//
+// Over HTTPS (SPEC 7) the server is verified against `tls.ca` when given (a
+// private CA), else Node's CA store; `tls.cert` + `tls.key` add a client
+// certificate. The password travels in the Authorization header, never in the URL.
 import { type ClickHouseClient, createClient } from '@clickhouse/client';
 
 export type { ClickHouseClient };
@@ -24,6 +28,18 @@ export interface ClickHouseClientOptions {
   requestTimeoutMs?: number;
   /** Shown in system.query_log's http_user_agent. */
   application?: string;
+  /** PEM contents (see ./connection.ts for reading them from CLICKHOUSE_*_FILE). */
+  tls?: ClickHouseTls | undefined;
+}
+
+export interface ClickHouseTls {
+  ca: Buffer;
+  cert?: Buffer | undefined;
+  key?: Buffer | undefined;
+}
+
+function clientTls(tls: ClickHouseTls) {
+  return tls.cert && tls.key ? { ca_cert: tls.ca, cert: tls.cert, key: tls.key } : { ca_cert: tls.ca };
 }
 
 export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
@@ -35,6 +51,7 @@ export function createClickHouseClient(options: ClickHouseClientOptions): ClickH
     username: options.username,
     password: options.password,
     ...(options.database ? { database: options.database } : {}),
+    ...(options.tls ? { tls: clientTls(options.tls) } : {}),
     application: options.application ?? (readOnly ? 'optout-reader' : 'optout-writer'),
     request_timeout: options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
     compression: { response: false, request: !readOnly },

@@ -1,10 +1,27 @@
 // @optout/clickhouse: client setup, literal binding, error mapping, migrations.
+
+export {
+  type Column,
+  type ColumnType,
+  type Erasure,
+  type RowOf,
+  TABLES,
+  type TableName,
+  type TableSpec,
+  userDataTables,
+} from './catalogue.ts';
 export {
   type ClickHouseClient,
   type ClickHouseClientOptions,
+  type ClickHouseTls,
   createClickHouseClient,
   DEFAULT_REQUEST_TIMEOUT_MS,
 } from './client.ts';
+export {
+  type ClickHouseConnection,
+  type ClickHouseConnectionConfig,
+  clickhouseConnection,
+} from './connection.ts';
 export {
   ClickHouseStreamError,
   clickhouseErrorCode,
@@ -39,3 +56,4 @@ export {
   unsafeRaw,
 } from './sql.ts';
 export { streamGuard, type TextRow, trailingError } from './stream-guard.ts';
+export { escapeTsv, insertTsv, TsvRows, tsvField } from './tsv.ts';

@@ -2,24 +2,46 @@
 // Each service composes the pieces it needs; a bad or missing value stops the
 // service with a message that names the variable.
 import { z } from 'zod';
+import { httpUrl, nonEmpty, port } from './fields.ts';
+import { type ConfigProblem, CROSS_FIELD_RULES } from './rules.ts';
+import { shownValue } from './secrets.ts';
+import { clickhouseTlsShape, kafkaSecurityShape, schemaRegistryAuthShape } from './security.ts';
+
+export { flag, optional, port, positiveInt } from './fields.ts';
+export { type ConfigProblem, type CrossFieldRule, pemFileProblem } from './rules.ts';
+export { isSecretVariable, shownValue, withoutUrlPassword } from './secrets.ts';
+export { SASL_MECHANISMS, type SaslMechanism } from './security.ts';
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
-/** Parses `env` with `shape`; throws a ConfigError naming every bad variable. */
+function configError(problems: string[]): ConfigError {
+  return new ConfigError(`invalid configuration:\n${problems.map((p) => `  ${p}`).join('\n')}`);
+}
+
+/**
+ * Parses `env` with `shape`, then checks how the variables combine (./rules.ts);
+ * throws a ConfigError naming every bad variable. Secret values are never quoted.
+ */
 export function parseEnv<T extends z.ZodRawShape>(
   shape: T,
   env: NodeJS.ProcessEnv = process.env,
 ): z.infer<z.ZodObject<T>> {
   const result = z.object(shape).safeParse(env);
-  if (result.success) return result.data;
-  const problems = result.error.issues.map((issue) => {
-    const name = issue.path.join('.') || '(environment)';
-    const got = env[String(issue.path[0])];
-    return `  ${name}: ${issue.message}${got === undefined ? ' (not set)' : ` (got ${JSON.stringify(got)})`}`;
-  });
-  throw new ConfigError(`invalid configuration:\n${problems.join('\n')}`);
+  if (!result.success) {
+    throw configError(
+      result.error.issues.map((issue) => {
+        const name = issue.path.join('.') || '(environment)';
+        return `${name}: ${issue.message} ${shownValue(name, env[String(issue.path[0])])}`;
+      }),
+    );
+  }
+  const problems: ConfigProblem[] = CROSS_FIELD_RULES.filter((rule) => rule.anchor in shape).flatMap((rule) =>
+    rule.check(result.data),
+  );
+  if (problems.length > 0) throw configError(problems.map((p) => `${p.variable}: ${p.message}`));
+  return result.data;
 }
 
 /** Runs `parse` and exits the process with the error's message if it fails. */
@@ -34,17 +56,6 @@ export function loadConfigOrExit<T>(parse: () => T): T {
     throw error;
   }
 }
-
-const nonEmpty = z.string().trim().min(1, 'must not be empty');
-
-export const port = (fallback: number) => z.coerce.number().int().min(0).max(65535).default(fallback);
-
-export const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
-
-const httpUrl = z
-  .string()
-  .trim()
-  .refine((value) => /^https?:\/\/[^\s]+$/.test(value), 'must be an http(s) URL');
 
 const brokerList = z
   .string()
@@ -69,9 +80,9 @@ export const kafkaShape = {
   TOPIC_DLQ: nonEmpty.default('optout-dlq'),
   /** Erasure requests, co-partitioned with the inputs so they apply in order per user. */
   TOPIC_CONTROL: nonEmpty.default('optout-control'),
-  /** Compacted changelog of per-user state, co-partitioned with the inputs. */
-  TOPIC_STATE: nonEmpty.default('optout-ingest-state'),
   SCHEMA_REGISTRY_URL: httpUrl.optional(),
+  ...schemaRegistryAuthShape,
+  ...kafkaSecurityShape,
 };
 
 /** ClickHouse connection (SPEC 7). */
@@ -83,6 +94,7 @@ export const clickhouseShape = {
     .string()
     .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be a plain identifier')
     .default('optout'),
+  ...clickhouseTlsShape,
 };
 
 export const httpShape = (defaultPort: number) => ({

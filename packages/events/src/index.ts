@@ -9,6 +9,13 @@ export {
   type EventCodecOptions,
   SchemaNotPreparedError,
 } from './codec.ts';
+export {
+  type ControlParse,
+  type EraseUserMessage,
+  encodeControl,
+  eraseUserMessage,
+  parseControl,
+} from './control.ts';
 export { type EventMessage, eventKey, type SendEventsOptions, sendEvents, toMessage } from './produce.ts';
 export {
   parseAvroSchema,
@@ -21,7 +28,11 @@ export {
   bundledSchemaRegistry,
   staticSchemaRegistry,
 } from './registry-bundled.ts';
-export { createSchemaRegistry, type SchemaRegistryOptions } from './registry-config.ts';
+export {
+  createSchemaRegistry,
+  type SchemaRegistryOptions,
+  schemaRegistryConnection,
+} from './registry-config.ts';
 export { type HttpRegistryOptions, httpSchemaRegistry } from './registry-http.ts';
 export {
   type BundledSchema,
@@ -31,7 +42,14 @@ export {
   type ManifestEntry,
 } from './schemas.ts';
 export * from './types.ts';
-export { MAX_ID_LENGTH, MAX_OCCURRED_AT, MIN_OCCURRED_AT, validateEvent } from './validate.ts';
+export {
+  MAX_ID_LENGTH,
+  MAX_OCCURRED_AT,
+  MAX_RECORD_BYTES,
+  MIN_OCCURRED_AT,
+  validateEvent,
+} from './validate.ts';
+export { DAY_MS, MAX_WINDOW_DAYS, MAX_WINDOW_MS } from './windows.ts';
 export {
   MAGIC_BYTE,
   WIRE_HEADER_BYTES,

@@ -4,10 +4,12 @@ import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { kafkaShape, parseEnv } from '@optout/config';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEventCodec } from './codec.ts';
 import { samplePushSent } from './fixtures.ts';
 import { UnknownSchemaError } from './registry.ts';
+import { createSchemaRegistry, schemaRegistryConnection } from './registry-config.ts';
 import { httpSchemaRegistry } from './registry-http.ts';
 import { DEFAULT_SCHEMAS_DIR, loadBundledSchemas } from './schemas.ts';
 import { DEFAULT_SUBJECTS } from './types.ts';
@@ -84,6 +86,55 @@ describe('HTTP schema registry', () => {
     url.password = 's3cret';
     await httpSchemaRegistry({ url: url.toString() }).writerSchema(41);
     expect(requests.at(-1)?.authorization).toBe(`Basic ${Buffer.from('svc:s3cret').toString('base64')}`);
+  });
+
+  it('sends SCHEMA_REGISTRY_USER / SCHEMA_REGISTRY_PASSWORD as basic auth, before URL credentials', async () => {
+    const options = schemaRegistryConnection(
+      parseEnv(kafkaShape, {
+        SCHEMA_REGISTRY_URL: base,
+        SCHEMA_REGISTRY_USER: 'optout',
+        SCHEMA_REGISTRY_PASSWORD: 'p@ss:w0rd',
+      }),
+    );
+    await createSchemaRegistry(options).writerSchema(41);
+    expect(requests.at(-1)?.authorization).toBe(
+      `Basic ${Buffer.from('optout:p@ss:w0rd').toString('base64')}`,
+    );
+    const url = new URL(base);
+    url.username = 'ignored';
+    url.password = 'ignored';
+    await httpSchemaRegistry({ url: url.toString(), username: 'u', password: 'p' }).writerSchema(41);
+    expect(requests.at(-1)?.authorization).toBe(`Basic ${Buffer.from('u:p').toString('base64')}`);
+  });
+
+  it('never puts the password in an error', async () => {
+    const url = new URL(`${base}/wrong-prefix`);
+    url.username = 'svc';
+    url.password = 'url-secret-81f0';
+    const fromUrl = await httpSchemaRegistry({ url: url.toString() })
+      .writerSchema(41)
+      .catch((e: unknown) => e);
+    const explicit = await httpSchemaRegistry({
+      url: `${base}/wrong-prefix`,
+      username: 'svc',
+      password: 'opt-secret-2b7c',
+    })
+      .latest('push-sent-value')
+      .catch((e: unknown) => e);
+    const down = await httpSchemaRegistry({
+      url: 'http://127.0.0.1:1',
+      username: 'svc',
+      password: 'opt-secret-2b7c',
+    })
+      .writerSchema(41)
+      .catch((e: unknown) => e);
+    for (const error of [fromUrl, explicit, down]) {
+      expect(error).toBeInstanceOf(Error);
+      const text = `${String(error)} ${JSON.stringify(error)} ${(error as Error).stack}`;
+      expect(text).not.toContain('url-secret-81f0');
+      expect(text).not.toContain('opt-secret-2b7c');
+    }
+    expect(String(fromUrl)).toMatch(/HTTP 404/);
   });
 
   it('drives the codec: encodes with the latest id, decodes by id, rejects prepare during an outage', async () => {

@@ -1,5 +1,8 @@
 // Writer schemas from a Confluent-compatible Schema Registry (SCHEMA_REGISTRY_URL):
 // GET /schemas/ids/{id} and GET /subjects/{subject}/versions/latest.
+// Basic auth (SCHEMA_REGISTRY_USER / SCHEMA_REGISTRY_PASSWORD, or user:password@
+// in the URL) goes in the Authorization header; error messages quote the URL
+// without credentials. A registry behind a private CA: NODE_EXTRA_CA_CERTS.
 import type { Type } from 'avsc';
 import {
   parseAvroSchema,
@@ -11,6 +14,9 @@ import {
 export interface HttpRegistryOptions {
   /** Base URL, e.g. http://127.0.0.1:8081; `user:password@` in it becomes basic auth. */
   url: string;
+  /** Basic auth; takes precedence over credentials in `url`. */
+  username?: string | undefined;
+  password?: string | undefined;
   /** Per-request timeout, ms (default 10 s). */
   timeoutMs?: number | undefined;
 }
@@ -38,7 +44,7 @@ async function errorCode(response: Response): Promise<number | undefined> {
  * codec asks once per subject.
  */
 export function httpSchemaRegistry(options: HttpRegistryOptions): SchemaRegistry {
-  const { base, headers } = connection(options.url);
+  const { base, headers } = connection(options);
   const timeoutMs = options.timeoutMs ?? 10_000;
   const byId = new Map<number, Promise<Type>>();
 
@@ -95,14 +101,18 @@ export function httpSchemaRegistry(options: HttpRegistryOptions): SchemaRegistry
 }
 
 /** fetch refuses URLs with credentials: move them into an Authorization header. */
-function connection(rawUrl: string): { base: string; headers: Record<string, string> } {
-  const url = new URL(rawUrl);
+function connection(options: HttpRegistryOptions): { base: string; headers: Record<string, string> } {
+  const url = new URL(options.url);
   const headers: Record<string, string> = { accept: ACCEPT };
-  if (url.username || url.password) {
-    const credentials = `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`;
+  const credentials =
+    options.username !== undefined || options.password !== undefined
+      ? `${options.username ?? ''}:${options.password ?? ''}`
+      : url.username || url.password
+        ? `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`
+        : undefined;
+  if (credentials !== undefined)
     headers.authorization = `Basic ${Buffer.from(credentials).toString('base64')}`;
-    url.username = '';
-    url.password = '';
-  }
+  url.username = '';
+  url.password = '';
   return { base: url.toString().replace(/\/+$/, ''), headers };
 }

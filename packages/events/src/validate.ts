@@ -12,6 +12,12 @@ import {
 } from './types.ts';
 
 export const MAX_ID_LENGTH = 256;
+/**
+ * The largest record value (Avro body and wire header) ingest processes. Real
+ * records are a few hundred bytes; a bigger one (a 900 KB event_name, say) is
+ * dead-lettered as `too_large` rather than carried into state and ClickHouse.
+ */
+export const MAX_RECORD_BYTES = 64 * 1024;
 /** occurred_at must fall in [2000-01-01, 2100-01-01) UTC, epoch ms. */
 export const MIN_OCCURRED_AT = Date.UTC(2000, 0, 1);
 export const MAX_OCCURRED_AT = Date.UTC(2100, 0, 1);

@@ -1,12 +1,13 @@
 // `npm run topics`: creates the input, control and dead-letter topics.
 import { inputTopics, kafkaShape, loadConfigOrExit, parseEnv, positiveInt } from '@optout/config';
 import { createKafka } from './client.ts';
+import { kafkaConnection } from './connection.ts';
 import { ensureTopics } from './topics.ts';
 
 const config = loadConfigOrExit(() => parseEnv({ ...kafkaShape, TOPIC_PARTITIONS: positiveInt(4) }));
 
 async function main() {
-  const admin = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'optout-topics' }).admin();
+  const admin = createKafka({ ...kafkaConnection(config), clientId: 'optout-topics' }).admin();
   await admin.connect();
   try {
     const report = await ensureTopics(admin, {

@@ -1,7 +1,46 @@
 export { CO_PARTITIONED, CoPartitioningError, coPartitionedAssigner, dealPartitions } from './assigner.ts';
 export { createKafka, type KafkaClientOptions } from './client.ts';
-export { type DeadLetter, type DeadLetterReason, DLQ_HEADERS, deadLetterMessage } from './dlq.ts';
+export {
+  describeConnection,
+  type KafkaConnection,
+  type KafkaConnectionConfig,
+  type KafkaSasl,
+  type KafkaTls,
+  kafkaConnection,
+} from './connection.ts';
+export {
+  type ConsumedRecord,
+  CoPartitionedConsumer,
+  type CoPartitionedConsumerOptions,
+  type KafkaClient,
+  type RecordBatch,
+  type RecordHeaders,
+  type Round,
+  type RoundHandler,
+} from './consumer.ts';
+export {
+  type DeadLetter,
+  type DeadLetterReason,
+  DeadLetterSendAbandoned,
+  type DeadLetterSenderOptions,
+  DLQ_HEADERS,
+  deadLetterMessage,
+  sendDeadLetters,
+} from './dlq.ts';
+export {
+  clientCredentialsTokenProvider,
+  jwtExpiryMs,
+  type OAuthClientCredentials,
+  OAuthTokenError,
+  type OAuthTokenProvider,
+} from './oauth.ts';
 export { keyHash, murmur2, partitionForKey } from './partitioner.ts';
+export {
+  createRecordProducer,
+  isMessageTooLarge,
+  type OutgoingRecord,
+  type RecordProducer,
+} from './producer.ts';
 export {
   checkCoPartitioned,
   ensureTopics,

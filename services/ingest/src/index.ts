@@ -1,16 +1,23 @@
-// services/ingest: Kafka streams -> per-user state -> opt-out facts in ClickHouse.
+// services/ingest: Kafka streams -> raw events and opt-out facts in ClickHouse.
 // `startIngest` wires the pieces; main.ts runs it as a process.
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createClickHouseClient, migrate } from '@optout/clickhouse';
+import { clickhouseConnection, createClickHouseClient, migrate } from '@optout/clickhouse';
 import { inputTopics, type KafkaConfig } from '@optout/config';
-import { createEventCodec, createSchemaRegistry, DEFAULT_SUBJECTS, subjectsForTopics } from '@optout/events';
-import { checkCoPartitioned, createKafka, partitionCounts } from '@optout/kafka';
+import {
+  createEventCodec,
+  createSchemaRegistry,
+  DEFAULT_SUBJECTS,
+  schemaRegistryConnection,
+  subjectsForTopics,
+} from '@optout/events';
+import { checkCoPartitioned, createKafka, kafkaConnection, partitionCounts } from '@optout/kafka';
 import { createLogger, createRegistry, type Logger } from '@optout/observability';
 import type { IngestConfig } from './config.ts';
 import { startHttp } from './http.ts';
 import { createIngestMetrics, registerStateGauges } from './metrics.ts';
-import { IngestPipeline } from './pipeline/consumer.ts';
+import { IngestPipeline } from './pipeline/pipeline.ts';
+import { ensureConsentIndex } from './state/consent-index-build.ts';
 
 export { type IngestConfig, ingestShape, loadIngestConfig } from './config.ts';
 
@@ -19,12 +26,15 @@ export interface IngestHandle {
   /** Port of /healthz, /readyz, /metrics. */
   port: number;
   logger: Logger;
+  /** Resolves with the error that made the pipeline give up (e.g. repartitioned topics). */
+  fatal: Promise<Error>;
   stop(): Promise<void>;
 }
 
+/** The partition count every co-partitioned topic has, or an error naming them. */
 async function coPartitionedCount(config: KafkaConfig, topics: string[], logger: Logger): Promise<number> {
   const admin = createKafka({
-    brokers: config.KAFKA_BROKERS,
+    ...kafkaConnection(config),
     clientId: `${config.KAFKA_CLIENT_ID}-ingest-admin`,
     logger,
   }).admin();
@@ -46,37 +56,33 @@ export async function startIngest(config: IngestConfig): Promise<IngestHandle> {
   const registry = createRegistry('ingest');
   const metrics = createIngestMetrics(registry);
   const clickhouse = createClickHouseClient({
-    url: config.CLICKHOUSE_URL,
-    username: config.CLICKHOUSE_USER,
-    password: config.CLICKHOUSE_PASSWORD,
+    ...clickhouseConnection(config),
     database: config.CLICKHOUSE_DATABASE,
     application: 'optout-ingest',
   });
   if (config.INGEST_MIGRATE) {
-    const admin = createClickHouseClient({
-      url: config.CLICKHOUSE_URL,
-      username: config.CLICKHOUSE_USER,
-      password: config.CLICKHOUSE_PASSWORD,
-    });
+    const admin = createClickHouseClient(clickhouseConnection(config));
     const result = await migrate(admin, { database: config.CLICKHOUSE_DATABASE });
     await admin.close();
     logger.info({ event: 'migrations', applied: result.applied }, 'ClickHouse schema up to date');
   }
   const topics = inputTopics(config);
-  const partitionCount = await coPartitionedCount(
-    config,
-    [...Object.values(topics), config.TOPIC_CONTROL],
-    logger,
-  );
+  const coPartitioned = [...Object.values(topics), config.TOPIC_CONTROL];
+  const partitionCount = await coPartitionedCount(config, coPartitioned, logger);
+  await ensureConsentIndex(clickhouse, partitionCount, logger);
   const kafka = createKafka({
-    brokers: config.KAFKA_BROKERS,
+    ...kafkaConnection(config),
     clientId: `${config.KAFKA_CLIENT_ID}-ingest`,
     logger,
   });
   const codec = createEventCodec({
-    registry: createSchemaRegistry({ url: config.SCHEMA_REGISTRY_URL }),
+    registry: createSchemaRegistry(schemaRegistryConnection(config)),
     // Subjects only matter for encoding; the bundled manifest names the default topics' subjects.
     subjects: config.SCHEMA_REGISTRY_URL ? subjectsForTopics(topics) : DEFAULT_SUBJECTS,
+  });
+  let reportFatal: (error: Error) => void = () => {};
+  const fatal = new Promise<Error>((resolve) => {
+    reportFatal = resolve;
   });
   const pipeline = new IngestPipeline({
     kafka,
@@ -89,9 +95,10 @@ export async function startIngest(config: IngestConfig): Promise<IngestHandle> {
     controlTopic: config.TOPIC_CONTROL,
     dlqTopic: config.TOPIC_DLQ,
     partitionCount,
-    retentionDays: config.STATE_RETENTION_DAYS,
     maxBytesPerPartition: config.INGEST_MAX_BYTES_PER_PARTITION,
     sessionTimeoutMs: config.INGEST_SESSION_TIMEOUT_MS,
+    erasureDeadlineMs: config.ERASURE_DEADLINE_MS,
+    onFatal: (error) => reportFatal(error),
   });
   registerStateGauges(registry, () => pipeline.stateStats());
   const server: Server = await startHttp(config.HTTP_HOST, config.HTTP_PORT, registry, {
@@ -100,6 +107,8 @@ export async function startIngest(config: IngestConfig): Promise<IngestHandle> {
       return { ok: !pipeline.crashed && silentMs < 60_000, detail: { loop_silent_ms: silentMs } };
     },
     ready: async () => {
+      // Not ready as soon as shutdown starts: a load balancer stops sending traffic first.
+      if (pipeline.isStopping) return { ok: false, detail: { stopping: true } };
       const clickhouseUp = await clickhouse.ping().then(
         (r) => r.success,
         () => false,
@@ -110,6 +119,35 @@ export async function startIngest(config: IngestConfig): Promise<IngestHandle> {
       };
     },
   });
+
+  // The topics gaining partitions under a running ingest would route users'
+  // new records elsewhere than their state: stop, and say how to go on.
+  const admin = createKafka({
+    ...kafkaConnection(config),
+    clientId: `${config.KAFKA_CLIENT_ID}-ingest-watch`,
+    logger,
+  }).admin();
+  const watch = setInterval(() => {
+    void (async () => {
+      try {
+        await admin.connect();
+        const counts = await partitionCounts(admin, coPartitioned);
+        const changed = Object.entries(counts).filter(([, n]) => n !== partitionCount);
+        if (changed.length > 0)
+          reportFatal(
+            new Error(
+              `the topics' partition counts changed while ingest ran (started with ${partitionCount}; now ${changed
+                .map(([t, n]) => `${t}=${n}`)
+                .join(', ')}): see docs/operations.md, "Changing the partition count"`,
+            ),
+          );
+      } catch (err) {
+        logger.warn({ event: 'partition_check_failed', err }, 'could not check partition counts');
+      }
+    })();
+  }, config.PARTITION_CHECK_INTERVAL_MS);
+  watch.unref();
+
   await pipeline.start();
   logger.info(
     { event: 'ingest_started', partitions: partitionCount, port: (server.address() as AddressInfo).port },
@@ -120,8 +158,11 @@ export async function startIngest(config: IngestConfig): Promise<IngestHandle> {
     pipeline,
     port: (server.address() as AddressInfo).port,
     logger,
+    fatal,
     async stop() {
+      clearInterval(watch);
       await pipeline.stop();
+      await admin.disconnect().catch(() => {});
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await clickhouse.close();
       logger.info({ event: 'ingest_stopped' }, 'ingest stopped');

@@ -1,6 +1,6 @@
-// `npm run ingest`: the ingest service as a process. SIGTERM/SIGINT: stop
-// fetching, finish (or abandon, uncommitted) the batch in hand, commit, exit,
-// within SHUTDOWN_TIMEOUT_MS.
+// `npm run ingest`: the ingest service as a process. SIGTERM/SIGINT: readiness
+// off, stop fetching, finish (or abandon, uncommitted) the round in hand,
+// commit, exit, within SHUTDOWN_TIMEOUT_MS.
 import { loadIngestConfig, startIngest } from './index.ts';
 
 const config = loadIngestConfig();
@@ -10,10 +10,10 @@ const handle = await startIngest(config).catch((error: unknown) => {
 });
 
 let stopping = false;
-async function shutdown(signal: string) {
+async function shutdown(reason: string, code: number) {
   if (stopping) return;
   stopping = true;
-  handle.logger.info({ event: 'shutdown', signal }, 'shutting down');
+  handle.logger.info({ event: 'shutdown', reason }, 'shutting down');
   const deadline = setTimeout(() => {
     handle.logger.error(
       { event: 'shutdown_timeout', timeout_ms: config.SHUTDOWN_TIMEOUT_MS },
@@ -23,7 +23,12 @@ async function shutdown(signal: string) {
   }, config.SHUTDOWN_TIMEOUT_MS);
   deadline.unref();
   await handle.stop();
-  process.exit(0);
+  process.exit(code);
 }
-process.on('SIGTERM', () => void shutdown('SIGTERM'));
-process.on('SIGINT', () => void shutdown('SIGINT'));
+process.on('SIGTERM', () => void shutdown('SIGTERM', 0));
+process.on('SIGINT', () => void shutdown('SIGINT', 0));
+void handle.fatal.then((error) => {
+  handle.logger.fatal({ event: 'ingest_fatal', err: error }, error.message);
+  process.stderr.write(`ingest: ${error.message}\n`);
+  void shutdown('fatal', 1);
+});

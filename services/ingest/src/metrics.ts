@@ -1,5 +1,5 @@
 // Prometheus metrics of the ingest service (SPEC 6): a counter wherever a record
-// can be dead-lettered, deduplicated or arrive late; a histogram where time goes.
+// can be dead-lettered, dropped or arrive late; a histogram where time goes.
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 
 export function createIngestMetrics(registry: Registry) {
@@ -23,15 +23,20 @@ export function createIngestMetrics(registry: Registry) {
       labelNames: ['topic', 'reason'],
       registers,
     }),
-    late: new Counter({
-      name: 'optout_ingest_records_late_total',
-      help: 'Records older than an event of the same user seen before (out of order): they may correct facts',
-      labelNames: ['topic'],
+    deadLetterRetries: new Counter({
+      name: 'optout_ingest_dead_letter_send_retries_total',
+      help: 'Failed dead-letter sends that were retried',
       registers,
     }),
-    duplicates: new Counter({
-      name: 'optout_ingest_records_duplicate_total',
-      help: 'Records whose event_id was already held (redeliveries): ignored',
+    dropped: new Counter({
+      name: 'optout_ingest_records_dropped_total',
+      help: 'Records not processed without a dead letter, per topic and reason (erased: an event of an erased user at or before the erasure)',
+      labelNames: ['topic', 'reason'],
+      registers,
+    }),
+    late: new Counter({
+      name: 'optout_ingest_records_late_total',
+      help: 'Records that arrived after an opt-out or consent change they precede: they corrected facts',
       labelNames: ['topic'],
       registers,
     }),
@@ -41,16 +46,21 @@ export function createIngestMetrics(registry: Registry) {
       labelNames: ['topic', 'partition'],
       registers,
     }),
-    batchSize: new Histogram({
-      name: 'optout_ingest_batch_records',
-      help: 'Records per processed batch',
-      buckets: [1, 10, 100, 500, 1000, 5000, 10000, 50000],
+    roundRecords: new Histogram({
+      name: 'optout_ingest_round_records',
+      help: 'Records per processed round (the batches of one fetch)',
+      buckets: [1, 10, 100, 1000, 5000, 10000, 50000, 100000, 500000],
       registers,
     }),
-    batchSeconds: new Histogram({
-      name: 'optout_ingest_batch_duration_seconds',
-      help: 'Time to process a batch, from fetch to committed offsets',
-      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    roundSeconds: new Histogram({
+      name: 'optout_ingest_round_duration_seconds',
+      help: 'Time to process a round, from fetch to committed offsets',
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers,
+    }),
+    recomputedUsers: new Counter({
+      name: 'optout_ingest_recomputed_users_total',
+      help: 'Users whose facts were recomputed from the raw events',
       registers,
     }),
     insertRows: new Counter({
@@ -66,10 +76,17 @@ export function createIngestMetrics(registry: Registry) {
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
       registers,
     }),
-    insertRetries: new Counter({
-      name: 'optout_clickhouse_insert_retries_total',
-      help: 'Failed inserts that were retried',
-      labelNames: ['table'],
+    querySeconds: new Histogram({
+      name: 'optout_clickhouse_query_duration_seconds',
+      help: 'ClickHouse read latency of ingest (recompute reads), per query',
+      labelNames: ['query'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers,
+    }),
+    clickhouseRetries: new Counter({
+      name: 'optout_clickhouse_retries_total',
+      help: 'Failed ClickHouse calls that were retried, per operation',
+      labelNames: ['operation'],
       registers,
     }),
     factsWritten: new Counter({
@@ -86,7 +103,8 @@ export function createIngestMetrics(registry: Registry) {
     }),
     erasures: new Counter({
       name: 'optout_ingest_erasures_total',
-      help: 'User erasures carried out',
+      help: 'Erasure jobs finished, by status (failed: overdue, still waited for)',
+      labelNames: ['status'],
       registers,
     }),
   };
@@ -94,25 +112,37 @@ export function createIngestMetrics(registry: Registry) {
 
 export type IngestMetrics = ReturnType<typeof createIngestMetrics>;
 
-/** Users and events held in state, summed on scrape only (never on the hot path). */
-export function registerStateGauges(
-  registry: Registry,
-  stats: () => { users: number; events: number },
-): void {
-  new Gauge({
-    name: 'optout_ingest_state_users',
-    help: 'Users held in per-user state',
-    registers: [registry],
-    collect() {
-      this.set(stats().users);
-    },
-  });
-  new Gauge({
-    name: 'optout_ingest_state_events',
-    help: 'Events held in per-user state',
-    registers: [registry],
-    collect() {
-      this.set(stats().events);
-    },
-  });
+/** What the state holds, read on scrape only (never on the hot path). */
+export interface StateStats {
+  partitions: number;
+  /** Partitions whose restore is under way. */
+  restoring: number;
+  users: number;
+  consentChanges: number;
+  erasedUsers: number;
+}
+
+export function registerStateGauges(registry: Registry, stats: () => StateStats): void {
+  const gauge = (name: string, help: string, read: (s: StateStats) => number) =>
+    new Gauge({
+      name,
+      help,
+      registers: [registry],
+      collect() {
+        this.set(read(stats()));
+      },
+    });
+  gauge('optout_ingest_state_partitions', 'Partitions whose state is held (restored)', (s) => s.partitions);
+  gauge('optout_ingest_restoring_partitions', 'Partitions being restored right now', (s) => s.restoring);
+  gauge('optout_ingest_state_users', 'Users held in state (users with consent changes)', (s) => s.users);
+  gauge(
+    'optout_ingest_state_consent_changes',
+    'Consent changes held in the consent index',
+    (s) => s.consentChanges,
+  );
+  gauge(
+    'optout_ingest_state_erased_users',
+    'Erased users in the ledger of held partitions',
+    (s) => s.erasedUsers,
+  );
 }

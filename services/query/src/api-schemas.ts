@@ -115,6 +115,7 @@ export const errorResponse = z.object({
       'unauthorized',
       'forbidden',
       'not_found',
+      'rate_limited',
       'unavailable',
       'timeout',
       'internal',

@@ -6,6 +6,11 @@ import type { ApiKeyEntry } from './config.ts';
 import { ApiError } from './errors.ts';
 
 export interface Principal {
+  /**
+   * Which configured key this is: its SHA-256 (already in the configuration,
+   * so not a secret). Load limits count per id; it is never logged either.
+   */
+  id: string;
   /** The apps the key grants; '*' grants every app. */
   apps: ReadonlySet<string>;
   admin: boolean;
@@ -21,7 +26,7 @@ export class ApiKeyStore {
   constructor(keys: readonly ApiKeyEntry[]) {
     this.entries = keys.map((k) => ({
       digest: Buffer.from(k.key_sha256, 'hex'),
-      principal: { apps: new Set(k.apps), admin: k.admin },
+      principal: { id: k.key_sha256, apps: new Set(k.apps), admin: k.admin },
     }));
   }
 
@@ -37,14 +42,25 @@ export class ApiKeyStore {
 
   /** The caller of a request, from its Authorization header; 401 when missing or unknown. */
   authenticate(authorization: string | undefined): Principal {
-    const match = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(authorization ?? '');
-    if (!match?.[1]) {
+    const key = bearerKey(authorization);
+    if (key === undefined) {
       throw new ApiError('unauthorized', 'missing API key: send Authorization: Bearer <key>');
     }
-    const principal = this.lookup(match[1]);
+    const principal = this.lookup(key);
     if (!principal) throw new ApiError('unauthorized', 'unknown API key');
     return principal;
   }
+
+  /** The principal of a request's header, or undefined (for load limits, which never refuse with 401). */
+  identify(authorization: string | undefined): Principal | undefined {
+    const key = bearerKey(authorization);
+    return key === undefined ? undefined : this.lookup(key);
+  }
+}
+
+function bearerKey(authorization: string | undefined): string | undefined {
+  const match = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(authorization ?? '');
+  return match?.[1] || undefined;
 }
 
 /** 403 unless the key grants `appId` (and, for erasure, is an admin key). */

@@ -13,6 +13,9 @@ import {
 } from '@optout/config';
 import { z } from 'zod';
 
+/** A whole number >= 0 (0 switches the limit off or, for a queue, means none). */
+const nonNegativeInt = (fallback: number) => z.coerce.number().int().min(0).default(fallback);
+
 /** One entry of API_KEYS / API_KEYS_FILE: raw keys are never stored, only their SHA-256. */
 export const apiKeyEntrySchema = z
   .object({
@@ -42,6 +45,31 @@ export const queryShape = {
   QUERY_TIMEOUT_MS: positiveInt(10_000),
   /** Time limit of one export, which streams for as long as the client reads. */
   EXPORT_TIMEOUT_MS: positiveInt(600_000),
+
+  // Load limits (docs/decisions.md, "Load limits"). Per key = per configured
+  // API key; requests without a known key are counted per client address.
+  /** Requests per key and RATE_LIMIT_WINDOW_MS (@fastify/rate-limit); beyond: 429. */
+  RATE_LIMIT_MAX: positiveInt(600),
+  RATE_LIMIT_WINDOW_MS: positiveInt(60_000),
+  /** Requests of one key in flight at once (exports included); beyond: 429. */
+  MAX_CONCURRENT_REQUESTS_PER_KEY: positiveInt(16),
+  /** Exports of one key streaming at once; beyond: 429. */
+  MAX_CONCURRENT_EXPORTS_PER_KEY: positiveInt(2),
+  /**
+   * ClickHouse queries this service runs at once, all keys together (an export
+   * holds one for as long as it streams), so readers cannot crowd out ingest.
+   */
+  CLICKHOUSE_MAX_CONCURRENT_QUERIES: positiveInt(8),
+  /** Queries waiting for one of those slots; beyond: 503 at once. 0: no queue. */
+  CLICKHOUSE_QUEUE_SIZE: nonNegativeInt(100),
+  /** Longest wait for a slot; beyond: 503. */
+  CLICKHOUSE_QUEUE_TIMEOUT_MS: positiveInt(10_000),
+  /** @fastify/under-pressure: mean event-loop delay over a second above this sheds API requests (503). 0: off. */
+  OVERLOAD_MAX_EVENT_LOOP_DELAY_MS: nonNegativeInt(1_000),
+  /** @fastify/under-pressure: V8 heap in use above this sheds API requests (503). 0: off. */
+  OVERLOAD_MAX_HEAP_USED_BYTES: nonNegativeInt(0),
+  /** Longest an erasure request waits for Kafka (connection and acknowledgement); beyond: 503. */
+  ERASURE_KAFKA_TIMEOUT_MS: positiveInt(10_000),
 };
 
 type BaseConfig = z.infer<z.ZodObject<typeof queryShape>>;

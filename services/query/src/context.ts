@@ -1,4 +1,5 @@
 // What the route modules share: built once per server by buildQueryServer.
+import type { Migration } from '@optout/clickhouse';
 import type { FastifyRequest } from 'fastify';
 import { type ApiKeyStore, authorize, type Principal } from './auth.ts';
 import type { QueryConfig } from './config.ts';
@@ -13,6 +14,8 @@ export interface AppContext {
   control: ControlChannel;
   metrics: QueryMetrics;
   now: () => Date;
+  /** The migrations this release ships (its migration files, read at start-up): /readyz wants them all applied. */
+  expectedMigrations: readonly Migration[];
 }
 
 /** 401 / 403 checks for a request on `appId`; keys are read from the header and never logged. */

@@ -3,44 +3,50 @@
 // job's progress in erasure_jobs. The record is keyed <app_id>:<user_id> with
 // kafkajs' default (murmur2, Java-compatible) partitioner, so it lands in the
 // same partition number as the user's input records and is applied in order.
+//
+// Only erasure needs Kafka: /readyz does not wait for it, and a request while
+// Kafka is unreachable answers 503 within ERASURE_KAFKA_TIMEOUT_MS instead of
+// hanging on kafkajs' connection retries.
 import { randomUUID } from 'node:crypto';
+import { type EraseUserMessage, encodeControl } from '@optout/events';
+import { createKafka, createRecordProducer, type KafkaConnection, type RecordProducer } from '@optout/kafka';
 import type { Logger } from '@optout/observability';
-import { Kafka, logLevel, Partitioners, type Producer } from 'kafkajs';
 import { ApiError } from './errors.ts';
 
-export interface EraseUserMessage {
-  type: 'erase_user';
-  job_id: string;
-  app_id: string;
-  user_id: string;
-  requested_at: string;
+export function createControlProducer(connection: KafkaConnection, clientId: string): RecordProducer {
+  return createRecordProducer(createKafka({ ...connection, clientId, retries: 3 }), { idempotent: false });
 }
 
-export function createControlProducer(brokers: string[], clientId: string): Producer {
-  const kafka = new Kafka({ clientId, brokers, logLevel: logLevel.NOTHING, retry: { retries: 3 } });
-  return kafka.producer({
-    createPartitioner: Partitioners.DefaultPartitioner,
-    allowAutoTopicCreation: false,
+/** Runs `work` with a deadline; past it, rejects with `onTimeout()` (the work itself is not stopped). */
+async function withDeadline<T>(work: Promise<T>, ms: number, onTimeout: () => Error): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(onTimeout()), ms);
   });
+  try {
+    return await Promise.race([work, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
-/** Tracks whether the producer is connected (for /readyz) and keeps reconnecting in the background. */
+/** Tracks whether the producer is connected (reported by /readyz) and keeps reconnecting in the background. */
 export class ControlChannel {
   private connected = false;
   private closed = false;
   private retryTimer: NodeJS.Timeout | undefined;
+  private connecting: Promise<void> | undefined;
 
   constructor(
-    private readonly producer: Producer,
+    private readonly producer: RecordProducer,
     private readonly topic: string,
     private readonly log: Logger,
+    /** Longest wait for a connection plus the broker's acknowledgement of one request. */
+    private readonly timeoutMs = 10_000,
   ) {
-    producer.on(producer.events.CONNECT, () => {
-      this.connected = true;
-    });
-    producer.on(producer.events.DISCONNECT, () => {
-      this.connected = false;
-      this.scheduleConnect();
+    producer.onConnectionChange((connected) => {
+      this.connected = connected;
+      if (!connected) this.scheduleConnect();
     });
   }
 
@@ -52,14 +58,22 @@ export class ControlChannel {
     void this.connect();
   }
 
-  private async connect(): Promise<void> {
-    if (this.closed || this.connected) return;
-    try {
-      await this.producer.connect();
-    } catch (error) {
-      this.log.warn({ err: error }, 'kafka_producer_connect_failed');
-      this.scheduleConnect();
-    }
+  /** One connection attempt at a time: a request waiting for Kafka joins the attempt under way. */
+  private connect(): Promise<void> {
+    if (this.closed || this.connected) return Promise.resolve();
+    this.connecting ??= this.producer
+      .connect()
+      .then(() => {
+        this.connected = true;
+      })
+      .catch((error: unknown) => {
+        this.log.warn({ err: error }, 'kafka_producer_connect_failed');
+        this.scheduleConnect();
+      })
+      .finally(() => {
+        this.connecting = undefined;
+      });
+    return this.connecting;
   }
 
   private scheduleConnect(): void {
@@ -79,16 +93,25 @@ export class ControlChannel {
       user_id: userId,
       requested_at: now.toISOString(),
     };
-    if (!this.connected) throw new ApiError('unavailable', 'Kafka is unavailable; retry later');
+    const unavailable = () =>
+      new ApiError(
+        'unavailable',
+        'Kafka is unavailable: the erasure request was not recorded; retry later',
+      ).retryAfter(5);
+    const started = Date.now();
     try {
-      await this.producer.send({
-        topic: this.topic,
-        acks: -1,
-        messages: [{ key: `${appId}:${userId}`, value: JSON.stringify(message) }],
-      });
+      // Right after start-up (or an outage) the producer may still be connecting: wait for it, bounded.
+      if (!this.connected) await withDeadline(this.connect(), this.timeoutMs, unavailable);
+      if (!this.connected) throw unavailable();
+      // A send past the deadline may still land later: erasure is idempotent, so a retry is safe.
+      await withDeadline(
+        this.producer.send(this.topic, [{ key: `${appId}:${userId}`, value: encodeControl(message) }]),
+        Math.max(1, this.timeoutMs - (Date.now() - started)),
+        unavailable,
+      );
     } catch (error) {
       this.log.warn({ err: error, job_id: message.job_id }, 'erasure_request_failed');
-      throw new ApiError('unavailable', 'could not record the erasure request; retry later');
+      throw error instanceof ApiError ? error : unavailable();
     }
     this.log.info({ job_id: message.job_id, app_id: appId }, 'erasure_requested');
     return message;
@@ -97,6 +120,8 @@ export class ControlChannel {
   async close(): Promise<void> {
     this.closed = true;
     if (this.retryTimer) clearTimeout(this.retryTimer);
-    await this.producer.disconnect().catch(() => undefined);
+    // Bounded: a connection attempt to a broker that never answers would hold it for the request timeout.
+    const gaveUp = () => new Error('Kafka producer did not disconnect in time');
+    await withDeadline(this.producer.disconnect(), this.timeoutMs, gaveUp).catch(() => undefined);
   }
 }

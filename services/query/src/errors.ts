@@ -7,6 +7,7 @@ export type ErrorCode =
   | 'unauthorized'
   | 'forbidden'
   | 'not_found'
+  | 'rate_limited'
   | 'unavailable'
   | 'timeout'
   | 'internal';
@@ -22,6 +23,7 @@ const STATUS: Record<ErrorCode, number> = {
   unauthorized: 401,
   forbidden: 403,
   not_found: 404,
+  rate_limited: 429,
   unavailable: 503,
   timeout: 504,
   internal: 500,
@@ -30,6 +32,11 @@ const STATUS: Record<ErrorCode, number> = {
 export class ApiError extends Error {
   override name = 'ApiError';
   readonly status: number;
+  /**
+   * Seconds after which a retry may succeed, sent as `Retry-After` (429, and
+   * the 503s of load shedding); undefined when there is no useful hint.
+   */
+  retryAfterSeconds: number | undefined;
 
   constructor(
     readonly code: ErrorCode,
@@ -38,6 +45,12 @@ export class ApiError extends Error {
   ) {
     super(message);
     this.status = STATUS[code];
+  }
+
+  /** The same error with a Retry-After hint (whole seconds, at least 1). */
+  retryAfter(seconds: number): this {
+    this.retryAfterSeconds = Math.max(1, Math.ceil(seconds));
+    return this;
   }
 }
 

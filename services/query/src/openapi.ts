@@ -19,12 +19,13 @@ const ERROR_DESCRIPTIONS = {
   400: 'Bad parameters: `details` names each one and why',
   401: 'Missing or unknown API key',
   403: 'The key does not grant this app (or is not an admin key, for erasure)',
-  503: 'ClickHouse (or Kafka, for erasure) is unavailable',
+  429: 'Rate limit or in-flight limit of the API key exceeded (Retry-After)',
+  503: 'ClickHouse unavailable or busy, the service overloaded (Retry-After), or Kafka unavailable for erasure',
   504: 'The query exceeded its time limit',
 } as const;
 
 /** The error responses every authenticated endpoint can give. */
-export function errorResponses(codes: (keyof typeof ERROR_DESCRIPTIONS)[] = [400, 401, 403, 503, 504]) {
+export function errorResponses(codes: (keyof typeof ERROR_DESCRIPTIONS)[] = [400, 401, 403, 429, 503, 504]) {
   return Object.fromEntries(
     codes.map((code) => [code, { description: ERROR_DESCRIPTIONS[code], ...errorJson() }]),
   );

@@ -22,7 +22,10 @@ export interface ResolvedRange {
   from: string;
   /** Last day, YYYY-MM-DD, inclusive. */
   to: string;
+  /** The zone as the caller named it (case fixed): what responses echo. */
   tz: string;
+  /** The same zone under the name ICU resolves it to: what SQL is given (ClickHouse knows both). */
+  zone: string;
   /** from 00:00 in tz, as an instant (whole seconds). */
   start: Date;
   /** (to + 1 day) 00:00 in tz, as an instant (whole seconds); exclusive. */
@@ -61,7 +64,8 @@ function dayFormatter(tz: string): Intl.DateTimeFormat {
 
 /**
  * The canonical name of an IANA zone (Intl resolves case and aliases:
- * "europe/berlin" -> "Europe/Berlin"), or undefined when it is not one.
+ * "europe/berlin" -> "Europe/Berlin"), or undefined when it is not one. ICU's
+ * canonical names are sometimes the old ones ("Asia/Kolkata" -> "Asia/Calcutta").
  */
 export function canonicalTimeZone(tz: string): string | undefined {
   if (!ZONE_NAME.test(tz) || tz.length > 64) return undefined;
@@ -71,6 +75,15 @@ export function canonicalTimeZone(tz: string): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * The name a response echoes: the caller's own spelling of an alias (they asked
+ * for "Asia/Kolkata", not ICU's "Asia/Calcutta"), or the canonical name when
+ * only the case differs ("europe/berlin" -> "Europe/Berlin").
+ */
+function echoedZone(asked: string, canonical: string): string {
+  return asked.toLowerCase() === canonical.toLowerCase() ? canonical : asked;
 }
 
 /** True for a real calendar date written YYYY-MM-DD (2024-02-30 is not one). */
@@ -134,8 +147,10 @@ export function resolvePeriod(input: PeriodInput, now: Date): PeriodResult {
   if (!PERIODS.includes(period)) {
     problems.push({ param: 'period', message: `unknown period: must be one of ${PERIODS.join(', ')}` });
   }
-  const tz = canonicalTimeZone(input.tz ?? 'UTC');
-  if (!tz) problems.push({ param: 'tz', message: 'not a known IANA time zone (e.g. UTC, Europe/Berlin)' });
+  const zone = canonicalTimeZone(input.tz ?? 'UTC');
+  const tz = zone && echoedZone(input.tz ?? 'UTC', zone);
+  if (!tz || !zone)
+    problems.push({ param: 'tz', message: 'not a known IANA time zone (e.g. UTC, Europe/Berlin)' });
 
   let from: string | undefined;
   let to: string | undefined;
@@ -167,13 +182,13 @@ export function resolvePeriod(input: PeriodInput, now: Date): PeriodResult {
     for (const param of ['from', 'to'] as const) {
       if (input[param] !== undefined) problems.push({ param, message: 'only allowed with period=custom' });
     }
-    if (tz && PERIODS.includes(period)) {
-      to = localDate(now.getTime(), tz);
+    if (tz && zone && PERIODS.includes(period)) {
+      to = localDate(now.getTime(), zone);
       from = addDays(to, -(PRESET_DAYS[period as Exclude<PeriodName, 'custom'>] - 1));
     }
   }
 
-  if (problems.length > 0 || !tz || !from || !to) return { ok: false, problems };
+  if (problems.length > 0 || !tz || !zone || !from || !to) return { ok: false, problems };
   return {
     ok: true,
     range: {
@@ -181,8 +196,9 @@ export function resolvePeriod(input: PeriodInput, now: Date): PeriodResult {
       from,
       to,
       tz,
-      start: startOfLocalDay(from, tz),
-      end: startOfLocalDay(addDays(to, 1), tz),
+      zone,
+      start: startOfLocalDay(from, zone),
+      end: startOfLocalDay(addDays(to, 1), zone),
     },
   };
 }

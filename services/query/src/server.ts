@@ -1,15 +1,27 @@
 // buildQueryServer: the HTTP API, dashboard and operational endpoints, with
 // every dependency injectable so tests can start it in-process on port 0.
+import { maxHeaderSize } from 'node:http';
 import swagger from '@fastify/swagger';
-import { type ClickHouseClient, createClickHouseClient } from '@optout/clickhouse';
+import {
+  type ClickHouseClient,
+  clickhouseConnection,
+  createClickHouseClient,
+  loadMigrations,
+} from '@optout/clickhouse';
+import { kafkaConnection, type RecordProducer } from '@optout/kafka';
 import { createLogger, type Logger } from '@optout/observability';
-import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
-import type { Producer } from 'kafkajs';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyReply,
+} from 'fastify';
 import { ApiKeyStore } from './auth.ts';
 import type { QueryConfig } from './config.ts';
 import type { AppContext } from './context.ts';
 import { ControlChannel, createControlProducer } from './erasure.ts';
 import { ApiError, errorBody } from './errors.ts';
+import { QueryGate, registerLoadLimits } from './limits.ts';
 import { createQueryMetrics, type QueryMetrics } from './metrics.ts';
 import { openapiInfo } from './openapi.ts';
 import { registerErasureRoutes } from './routes/erasure.ts';
@@ -23,8 +35,8 @@ export interface QueryServerDeps {
   logger?: Logger;
   /** Defaults to a read-only client built from config (CLICKHOUSE_*). */
   clickhouse?: ClickHouseClient;
-  /** Defaults to a kafkajs producer on KAFKA_BROKERS. */
-  producer?: Producer;
+  /** Defaults to a producer on KAFKA_BROKERS (with the KAFKA_SSL / KAFKA_SASL_* settings). */
+  producer?: RecordProducer;
   metrics?: QueryMetrics;
   /** The server clock (presets, pending outcomes); injectable for tests. */
   now?: () => Date;
@@ -38,9 +50,7 @@ export async function buildQueryServer(deps: QueryServerDeps): Promise<FastifyIn
   const clickhouse =
     deps.clickhouse ??
     createClickHouseClient({
-      url: config.CLICKHOUSE_URL,
-      username: config.CLICKHOUSE_USER,
-      password: config.CLICKHOUSE_PASSWORD,
+      ...clickhouseConnection(config),
       database: config.CLICKHOUSE_DATABASE,
       readOnly: true,
       // Our own per-query deadlines are shorter; this only has to outlast the longest export.
@@ -48,14 +58,25 @@ export async function buildQueryServer(deps: QueryServerDeps): Promise<FastifyIn
       application: 'optout-query',
     });
   const producer =
-    deps.producer ?? createControlProducer(config.KAFKA_BROKERS, `${config.KAFKA_CLIENT_ID}-query`);
+    deps.producer ?? createControlProducer(kafkaConnection(config), `${config.KAFKA_CLIENT_ID}-query`);
+  const metrics = deps.metrics ?? createQueryMetrics();
+  const gate = new QueryGate(
+    {
+      maxRunning: config.CLICKHOUSE_MAX_CONCURRENT_QUERIES,
+      maxQueued: config.CLICKHOUSE_QUEUE_SIZE,
+      queueTimeoutMs: config.CLICKHOUSE_QUEUE_TIMEOUT_MS,
+    },
+    metrics,
+  );
   const context: AppContext = {
     config,
-    warehouse: new Warehouse(clickhouse, logger),
+    warehouse: new Warehouse(clickhouse, logger, gate),
     keys: new ApiKeyStore(config.apiKeys),
-    control: new ControlChannel(producer, config.TOPIC_CONTROL, logger),
-    metrics: deps.metrics ?? createQueryMetrics(),
+    control: new ControlChannel(producer, config.TOPIC_CONTROL, logger, config.ERASURE_KAFKA_TIMEOUT_MS),
+    metrics,
     now: deps.now ?? (() => new Date()),
+    // The files this code ships with: other releases may add migrations, so never a number written here.
+    expectedMigrations: await loadMigrations(),
   };
 
   const app: FastifyInstance = Fastify({
@@ -65,6 +86,22 @@ export async function buildQueryServer(deps: QueryServerDeps): Promise<FastifyIn
     requestTimeout: 0,
     // Fastify's request log has method, url and ids, never headers; the logger
     // redacts authorization anyway (createLogger), so keys cannot leak.
+    //
+    // Ids may be 256 characters (params.ts, as ingest's MAX_ID_LENGTH), and
+    // Fastify's default (100) would answer a longer path segment with its own
+    // 414 before any route runs. The router measures the decoded segment; let
+    // through anything that fits in a request line Node accepts, so the route's
+    // zod check answers 400 naming the parameter for every id that is too long.
+    routerOptions: { maxParamLength: maxHeaderSize },
+    // The router's own refusals (a malformed %-escape, a segment longer than
+    // the above) in the API's error shape instead of Fastify's.
+    frameworkErrors: (error, _request, reply) => {
+      const apiError = new ApiError('bad_request', `invalid path: ${error.message}`, [
+        { param: '(path)', message: error.message },
+      ]);
+      // The generic reply type of this hook cannot know our body: it is a plain FastifyReply.
+      void (reply as FastifyReply).code(apiError.status).send(errorBody(apiError));
+    },
   });
 
   // Zod validates (params.ts) and JSON.stringify serialises: the JSON schemas
@@ -74,6 +111,8 @@ export async function buildQueryServer(deps: QueryServerDeps): Promise<FastifyIn
   app.setSerializerCompiler(() => (data) => JSON.stringify(data));
 
   await app.register(swagger, openapiInfo);
+  // Before the routes: the limits' hooks must apply to them.
+  await registerLoadLimits(app, context);
 
   app.addHook('onResponse', async (request, reply) => {
     context.metrics.httpDuration.observe(
@@ -102,6 +141,8 @@ export async function buildQueryServer(deps: QueryServerDeps): Promise<FastifyIn
       request.log.error({ err: error }, 'unhandled_error');
       apiError = new ApiError('internal', 'internal error');
     }
+    if (apiError.retryAfterSeconds !== undefined)
+      reply.header('retry-after', String(apiError.retryAfterSeconds));
     return reply.code(apiError.status).send(errorBody(apiError));
   });
 

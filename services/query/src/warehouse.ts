@@ -8,18 +8,33 @@
 // queries (checked on 18.16 with the readonly=2 profile); if the KILL fails,
 // the server's own max_execution_time still ends the query, so the failure is
 // only logged.
+//
+// Every query first takes a slot of the service-wide QueryGate (limits.ts):
+// a chart query for as long as it runs, an export for as long as it streams.
+// KILL, ping and the schema check of /readyz do not: they must work when the
+// slots are all taken.
 import { randomUUID } from 'node:crypto';
 import type { ClickHouseClient } from '@clickhouse/client';
 import {
   clickhouseErrorCode,
+  identifier,
   isTimeout,
   isUnavailable,
+  type Migration,
   type SqlFragment,
   sql,
   trailingError,
 } from '@optout/clickhouse';
 import type { Logger } from '@optout/observability';
 import { ApiError } from './errors.ts';
+import type { QueryGate } from './limits.ts';
+
+// ClickHouse codes of a database or table that does not exist (yet).
+const UNKNOWN_TABLE = 60;
+const UNKNOWN_DATABASE = 81;
+
+/** Whether a database's schema is the one this release's migrations build (for /readyz). */
+export type SchemaStatus = { ok: true } | { ok: false; problem: string };
 
 export interface QueryOptions {
   /** Client deadline; the server limit (max_execution_time, whole seconds) is rounded up from it. */
@@ -43,7 +58,13 @@ export class Warehouse {
   constructor(
     private readonly client: ClickHouseClient,
     private readonly log: Logger,
+    /** The service-wide cap; none in tests that use a Warehouse on its own. */
+    private readonly gate?: QueryGate,
   ) {}
+
+  private async slot(): Promise<() => void> {
+    return this.gate ? this.gate.acquire() : () => undefined;
+  }
 
   private settings(timeoutMs: number) {
     return {
@@ -58,6 +79,8 @@ export class Warehouse {
 
   /** Runs a bounded SELECT and returns its rows (JSONEachRow: 64-bit integers come back as strings). */
   async rows<T extends JsonRow = JsonRow>(query: SqlFragment, options: QueryOptions): Promise<T[]> {
+    // The time limit starts once the query has a slot: waiting has its own limit.
+    const release = await this.slot();
     const queryId = randomUUID();
     const controller = new AbortController();
     let timedOut = false;
@@ -81,6 +104,7 @@ export class Warehouse {
       throw this.toApiError(error, timedOut, options.label, queryId);
     } finally {
       clearTimeout(timer);
+      release();
     }
   }
 
@@ -93,12 +117,16 @@ export class Warehouse {
    * `batches`. The query's first column must never start with "Code: ".
    */
   async streamLines(query: SqlFragment, options: QueryOptions): Promise<LineStream> {
+    const release = await this.slot();
     const queryId = randomUUID();
     const controller = new AbortController();
     let timedOut = false;
     let finished = false;
+    // Every end of the stream comes through here (normal end, client gone,
+    // error, time limit), so the slot is always given back.
     const cancel = () => {
       clearTimeout(timer);
+      release();
       if (finished) return;
       finished = true;
       controller.abort();
@@ -119,6 +147,7 @@ export class Warehouse {
       });
     } catch (error) {
       clearTimeout(timer);
+      release();
       if (timedOut) this.kill(queryId, options.label);
       throw this.toApiError(error, timedOut, options.label, queryId);
     }
@@ -162,14 +191,68 @@ export class Warehouse {
       );
   }
 
-  /** Is ClickHouse reachable (for /readyz)? */
-  async ping(): Promise<boolean> {
+  /** Is ClickHouse reachable (for /readyz)? Bounded: the client's own timeout outlasts exports. */
+  async ping(timeoutMs = 3_000): Promise<boolean> {
     try {
-      const result = await this.client.ping();
+      const result = await this.client.ping({ select: false, abort_signal: AbortSignal.timeout(timeoutMs) });
       return result.success;
     } catch {
       return false;
     }
+  }
+
+  /**
+   * Compares the migrations recorded in `database`.schema_migrations with the
+   * ones this release ships (`expected`, read from its migration files). Works
+   * for the read-only user: a plain SELECT, with only max_execution_time set
+   * (readonly=2 allows it). Throws when ClickHouse cannot be asked at all.
+   */
+  async schemaStatus(
+    database: string,
+    expected: readonly Migration[],
+    timeoutMs: number,
+  ): Promise<SchemaStatus> {
+    const migrate = `run \`npm run migrate\` with CLICKHOUSE_DATABASE=${database}`;
+    let applied: { version: number; checksum: string }[];
+    try {
+      const result = await this.client.query({
+        query: sql`SELECT version, checksum FROM ${identifier(database, 'schema_migrations')}`.text,
+        format: 'JSONEachRow',
+        clickhouse_settings: { max_execution_time: Math.max(1, Math.ceil(timeoutMs / 1000)) },
+        abort_signal: AbortSignal.timeout(timeoutMs),
+      });
+      applied = await result.json<{ version: number; checksum: string }>();
+    } catch (error) {
+      const code = clickhouseErrorCode(error);
+      if (code === UNKNOWN_DATABASE || code === UNKNOWN_TABLE) {
+        return { ok: false, problem: `database ${database} has no migrations applied: ${migrate}` };
+      }
+      throw error;
+    }
+    // Several rows per version are possible (two runners at once) and rows of
+    // versions newer than this release are fine: migrate() tolerates both.
+    const checksums = new Map<number, Set<string>>();
+    for (const row of applied) {
+      const version = Number(row.version);
+      checksums.set(version, (checksums.get(version) ?? new Set()).add(row.checksum));
+    }
+    const missing = expected.filter((m) => !checksums.has(m.version)).map((m) => m.name);
+    const changed = expected
+      .filter((m) => [...(checksums.get(m.version) ?? [])].some((c) => c !== m.checksum))
+      .map((m) => m.name);
+    if (changed.length > 0) {
+      return {
+        ok: false,
+        problem: `database ${database} has migrations applied with other statements than this release's files: ${changed.join(', ')}`,
+      };
+    }
+    if (missing.length > 0) {
+      return {
+        ok: false,
+        problem: `database ${database} lacks ${missing.length} of the ${expected.length} migrations this release expects (${missing.join(', ')}): ${migrate}`,
+      };
+    }
+    return { ok: true };
   }
 
   private toApiError(error: unknown, timedOut: boolean, label: string, queryId: string): ApiError {

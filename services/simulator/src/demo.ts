@@ -22,6 +22,8 @@ import {
   port,
   positiveInt,
 } from '@optout/config';
+import { schemaRegistryConnection } from '@optout/events';
+import { kafkaConnection } from '@optout/kafka';
 import { z } from 'zod';
 import { connectionFromEnv, stackDown, stackUp } from '../../../infra/local/stack.ts';
 import { Simulation } from './model/stream.ts';
@@ -108,7 +110,6 @@ async function main(): Promise<number> {
     TOPIC_CONSENT_CHANGE: topics.consentChange,
     TOPIC_DLQ: config.TOPIC_DLQ,
     TOPIC_CONTROL: config.TOPIC_CONTROL,
-    TOPIC_STATE: config.TOPIC_STATE,
     TOPIC_PARTITIONS: String(config.TOPIC_PARTITIONS),
     LOG_LEVEL: config.LOG_LEVEL,
   };
@@ -225,9 +226,10 @@ async function main(): Promise<number> {
   let sender: Sender | null = null;
   try {
     sender = await createSender({
-      brokers: connection.KAFKA_BROKERS!.split(','),
+      // The stack's brokers, with whatever TLS / SASL the environment configures.
+      ...kafkaConnection({ ...config, KAFKA_BROKERS: connection.KAFKA_BROKERS!.split(',') }),
       topics,
-      schemaRegistryUrl: config.SCHEMA_REGISTRY_URL,
+      registry: schemaRegistryConnection(config),
       acks: -1,
     });
     const history = await backfill(sim, sender, { batchSize: 5000, noise, signal: controller.signal });

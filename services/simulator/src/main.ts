@@ -2,6 +2,8 @@
 // Backfills history into the four input topics as fast as possible, then keeps
 // a live trickle going until Ctrl-C (or --live-seconds).
 import { inputTopics, kafkaShape, loadConfigOrExit, parseEnv } from '@optout/config';
+import { schemaRegistryConnection } from '@optout/events';
+import { kafkaConnection } from '@optout/kafka';
 import { ArgsError, parseSimulatorArgs, USAGE } from './args.ts';
 import { Simulation } from './model/stream.ts';
 import { formatCount } from './progress.ts';
@@ -54,9 +56,9 @@ async function main(argv: string[]): Promise<number> {
   const sender: Sender | null = args.dryRun
     ? null
     : await createSender({
-        brokers: config.KAFKA_BROKERS,
+        ...kafkaConnection(config),
         topics,
-        schemaRegistryUrl: config.SCHEMA_REGISTRY_URL,
+        registry: schemaRegistryConnection(config),
         acks: args.acks,
       });
   try {

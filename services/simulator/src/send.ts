@@ -11,17 +11,19 @@ import {
   type EventKind,
   eventKey,
   type InputEvent,
+  type SchemaRegistryOptions,
   subjectsForTopics,
 } from '@optout/events';
-import { createKafka } from '@optout/kafka';
+import { createKafka, type KafkaConnection } from '@optout/kafka';
 import type { Message, Producer, TopicMessages } from 'kafkajs';
 import type { SimRecord } from './model/malformed.ts';
 
-export interface SenderOptions {
-  brokers: string[];
+/** Brokers plus TLS / SASL (`kafkaConnection(config)` from @optout/kafka). */
+export interface SenderOptions extends KafkaConnection {
   clientId?: string;
   topics: Readonly<Record<EventKind, string>>;
-  schemaRegistryUrl?: string | undefined;
+  /** SCHEMA_REGISTRY_* (`schemaRegistryConnection(config)`); the bundled manifest without a URL. */
+  registry?: SchemaRegistryOptions;
   /** kafkajs acks: -1 all in-sync replicas (default), 1 leader only. */
   acks?: number;
   /** sendBatch requests in flight at once (default 2): generation of the next batch overlaps the send. */
@@ -88,13 +90,18 @@ export function toTopicMessages(
 
 export async function createSender(options: SenderOptions): Promise<Sender> {
   const codec = createEventCodec({
-    registry: createSchemaRegistry({ url: options.schemaRegistryUrl }),
+    registry: createSchemaRegistry(options.registry),
     // The bundled manifest knows the default subjects only, whatever the topics are named;
     // a real registry has one subject per topic (TopicNameStrategy).
-    subjects: options.schemaRegistryUrl ? subjectsForTopics(options.topics) : DEFAULT_SUBJECTS,
+    subjects: options.registry?.url ? subjectsForTopics(options.topics) : DEFAULT_SUBJECTS,
   });
   await codec.prepareEncode(EVENT_KINDS);
-  const kafka = createKafka({ brokers: options.brokers, clientId: options.clientId ?? 'optout-simulator' });
+  const kafka = createKafka({
+    brokers: options.brokers,
+    tls: options.tls,
+    sasl: options.sasl,
+    clientId: options.clientId ?? 'optout-simulator',
+  });
   // The default partitioner (murmur2, like Java's): co-partitioning by key (SPEC 2).
   const producer: Producer = kafka.producer({ allowAutoTopicCreation: false });
   await producer.connect();

@@ -193,7 +193,7 @@ export interface OptOutFact extends Transition {
   pushes_before: number[];
   /** Latest CampaignInteraction in [t - 30 days, t), or null. */
   last_touch: { campaign_id: string; at_ms: number } | null;
-  /** Earliest AppEvent with occurred_at > t, 0 if none. */
+  /** Earliest AppEvent with occurred_at in (t, t + 30 days], 0 if none (outcomes need X <= 30 only). */
   next_activity_at_ms: number;
   /** Sorted by campaign_id, then days_before. */
   touches: TouchRow[];
@@ -214,7 +214,13 @@ export function optOutFacts(input: Events): OptOutFact[] {
     const touch = lastTouch(events, t, MAX_WINDOW_DAYS);
 
     const later = appEventsOf(events)
-      .filter((e) => e.app_id === t.app_id && e.user_id === t.user_id && e.occurred_at > tMs)
+      .filter(
+        (e) =>
+          e.app_id === t.app_id &&
+          e.user_id === t.user_id &&
+          e.occurred_at > tMs &&
+          e.occurred_at <= tMs + MAX_WINDOW_DAYS * DAY_MS,
+      )
       .map((e) => e.occurred_at);
     const next_activity_at_ms = later.length === 0 ? 0 : Math.min(...later);
 

@@ -1,8 +1,15 @@
-// Rows for ClickHouse (JSONEachRow), one builder per table. DateTime columns get
-// epoch seconds (unambiguous on 18.16 and current servers); exact times travel
-// beside them as epoch milliseconds.
+// The rows a round writes, by table, serialised once as TSV in the column
+// order of the catalogue (@optout/clickhouse TABLES). DateTime columns get
+// epoch seconds; exact times travel beside them as epoch milliseconds.
+//
+// Two groups, written in this order within a round (pipeline/round.ts):
+//   event rows: the raw events and what single events imply (reach,
+//               latest-known values, the consent index);
+//   fact rows:  the transitions recomputed from the event rows once durable.
+import { TABLES, TsvRows } from '@optout/clickhouse';
 import type { AppEvent, CampaignInteraction, ConsentChange, PushSent } from '@optout/events';
-import type { TransitionFacts } from '../state/facts.ts';
+import type { TransitionRow } from '../recompute/user-rows.ts';
+import type { AdmittedEvent, UserWork } from '../state/affected.ts';
 
 const seconds = (ms: number) => Math.floor(ms / 1000);
 
@@ -13,187 +20,195 @@ export function identifiersJson(identifiers: Record<string, string>): string {
   return JSON.stringify(sorted);
 }
 
-export interface FactRows {
-  consent_transitions: Record<string, unknown>[];
-  optout_campaign_touches: Record<string, unknown>[];
-  optout_event_counts: Record<string, unknown>[];
-}
+export class EventRows {
+  readonly raw_push = new TsvRows(TABLES.raw_push);
+  readonly raw_interaction = new TsvRows(TABLES.raw_interaction);
+  readonly raw_app_event = new TsvRows(TABLES.raw_app_event);
+  readonly raw_consent = new TsvRows(TABLES.raw_consent);
+  readonly campaign_reach = new TsvRows(TABLES.campaign_reach);
+  readonly campaign_names = new TsvRows(TABLES.campaign_names);
+  readonly user_external_ids = new TsvRows(TABLES.user_external_ids);
+  readonly user_identifiers = new TsvRows(TABLES.user_identifiers);
+  readonly consent_index = new TsvRows(TABLES.consent_index);
 
-export function emptyFactRows(): FactRows {
-  return { consent_transitions: [], optout_campaign_touches: [], optout_event_counts: [] };
-}
+  /** `partitions`: the topics' partition count, which routes the consent index rows. */
+  constructor(private readonly partitions: number) {}
 
-export interface UserRef {
-  appId: string;
-  userId: string;
-  keyHash: number;
-}
-
-export function addFacts(rows: FactRows, user: UserRef, facts: TransitionFacts, version: number): void {
-  const { transition, channel } = facts;
-  const { appId, userId } = user;
-  rows.consent_transitions.push({
-    app_id: appId,
-    channel,
-    occurred_at: seconds(transition.t),
-    transition_id: transition.id,
-    user_id: userId,
-    key_hash: user.keyHash,
-    kind: transition.kind,
-    occurred_at_ms: transition.t,
-    source: transition.source,
-    pushes_before: facts.pushesBefore,
-    last_touch_campaign_id: facts.lastTouch?.campaignId ?? '',
-    last_touch_at_ms: facts.lastTouch?.t ?? 0,
-    next_activity_at_ms: facts.nextActivityAt,
-    version,
-    is_deleted: 0,
-  });
-  const common = {
-    app_id: appId,
-    channel,
-    optout_at: seconds(transition.t),
-    transition_id: transition.id,
-    user_id: userId,
-    version,
-  };
-  for (const touch of facts.touches) {
-    rows.optout_campaign_touches.push({
-      ...common,
-      campaign_id: touch.campaignId,
-      days_before: touch.daysBefore,
-      opens: touch.opens,
-      clicks: touch.clicks,
-      dismisses: touch.dismisses,
-      conversions: touch.conversions,
-      interactions: touch.interactions,
-    });
+  tables(): TsvRows<(typeof TABLES)[keyof typeof TABLES]>[] {
+    return [
+      this.raw_push,
+      this.raw_interaction,
+      this.raw_app_event,
+      this.raw_consent,
+      this.campaign_reach,
+      this.campaign_names,
+      this.user_external_ids,
+      this.user_identifiers,
+      this.consent_index,
+    ];
   }
-  for (const count of facts.eventCounts) {
-    rows.optout_event_counts.push({
-      ...common,
-      event_name: count.eventName,
-      days_before: count.daysBefore,
-      events: count.events,
-    });
-  }
-}
 
-/** A tombstone: same key columns, higher version, is_deleted = 1. */
-export function addRemoval(
-  rows: FactRows,
-  user: UserRef,
-  removal: { channel: string; id: string; t: number },
-  version: number,
-): void {
-  rows.consent_transitions.push({
-    app_id: user.appId,
-    channel: removal.channel,
-    occurred_at: seconds(removal.t),
-    transition_id: removal.id,
-    user_id: user.userId,
-    key_hash: user.keyHash,
-    kind: 'OPT_OUT',
-    occurred_at_ms: removal.t,
-    source: null,
-    pushes_before: [],
-    last_touch_campaign_id: '',
-    last_touch_at_ms: 0,
-    next_activity_at_ms: 0,
-    version,
-    is_deleted: 1,
-  });
-}
-
-const common = (
-  e: { app_id: string; user_id: string; event_id: string; occurred_at: number },
-  keyHash: number,
-) => ({
-  app_id: e.app_id,
-  user_id: e.user_id,
-  event_id: e.event_id,
-  occurred_at: seconds(e.occurred_at),
-  occurred_at_ms: e.occurred_at,
-  key_hash: keyHash,
-});
-
-export const rawRow = {
-  pushSent: (e: PushSent, keyHash: number) => ({
-    ...common(e, keyHash),
-    message_id: e.message_id,
-    campaign_id: e.campaign_id,
-    campaign_name: e.campaign_name,
-    platform: e.platform,
-  }),
-  campaignInteraction: (e: CampaignInteraction, keyHash: number) => ({
-    ...common(e, keyHash),
-    campaign_id: e.campaign_id,
-    campaign_name: e.campaign_name,
-    message_id: e.message_id,
-    interaction: e.interaction,
-  }),
-  appEvent: (e: AppEvent, keyHash: number) => ({
-    ...common(e, keyHash),
-    event_name: e.event_name,
-    external_id: e.external_id,
-  }),
-  consentChange: (e: ConsentChange, keyHash: number) => ({
-    ...common(e, keyHash),
-    channel: e.channel,
-    status: e.status,
-    source: e.source,
-    external_id: e.external_id,
-    identifiers: identifiersJson(e.identifiers),
-  }),
-};
-
-export const RAW_TABLE = {
-  pushSent: 'raw_push_sent',
-  campaignInteraction: 'raw_campaign_interactions',
-  appEvent: 'raw_app_events',
-  consentChange: 'raw_consent_changes',
-} as const;
-
-/**
- * Rows an event adds to the "latest known" tables and to campaign reach (SPEC 3):
- * only values the event carries. Readers take the latest (observed_at_ms, event_id).
- */
-export function derivedRows(
-  kind: keyof typeof RAW_TABLE,
-  event: AppEvent | CampaignInteraction | ConsentChange | PushSent,
-) {
-  const rows: Array<[table: string, row: Record<string, unknown>]> = [];
-  const seen = { observed_at_ms: event.occurred_at, event_id: event.event_id };
-  const who = { app_id: event.app_id, user_id: event.user_id };
-  if (kind === 'pushSent') {
-    const e = event as PushSent;
-    if (e.campaign_id !== null) {
-      rows.push([
-        'campaign_reach',
-        { app_id: e.app_id, campaign_id: e.campaign_id, sent_at: seconds(e.occurred_at), user_id: e.user_id },
-      ]);
-      if (e.campaign_name !== null)
-        rows.push([
-          'campaign_names',
-          { app_id: e.app_id, campaign_id: e.campaign_id, campaign_name: e.campaign_name, ...seen },
-        ]);
-    }
-  } else if (kind === 'campaignInteraction') {
-    const e = event as CampaignInteraction;
-    if (e.campaign_name !== null)
-      rows.push([
-        'campaign_names',
-        { app_id: e.app_id, campaign_id: e.campaign_id, campaign_name: e.campaign_name, ...seen },
-      ]);
-  } else {
-    const e = event as AppEvent | ConsentChange;
-    if (e.external_id !== null)
-      rows.push(['user_external_ids', { ...who, external_id: e.external_id, ...seen }]);
-    if (kind === 'consentChange') {
-      const identifiers = (e as ConsentChange).identifiers;
-      if (Object.keys(identifiers).length > 0)
-        rows.push(['user_identifiers', { ...who, identifiers: identifiersJson(identifiers), ...seen }]);
+  add(e: AdmittedEvent): void {
+    const { input } = e;
+    const ev = input.event;
+    const common = {
+      app_id: ev.app_id,
+      user_id: ev.user_id,
+      event_id: ev.event_id,
+      occurred_at: seconds(ev.occurred_at),
+      occurred_at_ms: ev.occurred_at,
+    };
+    const seen = { observed_at_ms: ev.occurred_at, event_id: ev.event_id };
+    switch (input.kind) {
+      case 'pushSent': {
+        const p: PushSent = input.event;
+        this.raw_push.add({
+          ...common,
+          message_id: p.message_id,
+          campaign_id: p.campaign_id,
+          campaign_name: p.campaign_name,
+          platform: p.platform,
+        });
+        if (p.campaign_id !== null) {
+          this.campaign_reach.add({
+            app_id: p.app_id,
+            campaign_id: p.campaign_id,
+            sent_at: seconds(p.occurred_at),
+            user_id: p.user_id,
+          });
+          if (p.campaign_name !== null)
+            this.campaign_names.add({
+              app_id: p.app_id,
+              campaign_id: p.campaign_id,
+              campaign_name: p.campaign_name,
+              ...seen,
+            });
+        }
+        return;
+      }
+      case 'campaignInteraction': {
+        const c: CampaignInteraction = input.event;
+        this.raw_interaction.add({
+          ...common,
+          campaign_id: c.campaign_id,
+          campaign_name: c.campaign_name,
+          message_id: c.message_id,
+          interaction: c.interaction,
+        });
+        if (c.campaign_name !== null)
+          this.campaign_names.add({
+            app_id: c.app_id,
+            campaign_id: c.campaign_id,
+            campaign_name: c.campaign_name,
+            ...seen,
+          });
+        return;
+      }
+      case 'appEvent': {
+        const a: AppEvent = input.event;
+        this.raw_app_event.add({ ...common, event_name: a.event_name, external_id: a.external_id });
+        if (a.external_id !== null)
+          this.user_external_ids.add({
+            app_id: a.app_id,
+            user_id: a.user_id,
+            external_id: a.external_id,
+            ...seen,
+          });
+        return;
+      }
+      case 'consentChange': {
+        const c: ConsentChange = input.event;
+        const identifiers = identifiersJson(c.identifiers);
+        this.raw_consent.add({
+          ...common,
+          key_hash: e.keyHash,
+          channel: c.channel,
+          status: c.status,
+          source: c.source,
+          external_id: c.external_id,
+          identifiers,
+        });
+        this.consent_index.add({
+          kafka_partitions: this.partitions,
+          kafka_partition: e.keyHash % this.partitions,
+          key_hash: e.keyHash,
+          app_id: c.app_id,
+          user_id: c.user_id,
+          channel: c.channel,
+          occurred_at_ms: c.occurred_at,
+          status: c.status,
+        });
+        if (c.external_id !== null)
+          this.user_external_ids.add({
+            app_id: c.app_id,
+            user_id: c.user_id,
+            external_id: c.external_id,
+            ...seen,
+          });
+        if (Object.keys(c.identifiers).length > 0)
+          this.user_identifiers.add({ app_id: c.app_id, user_id: c.user_id, identifiers, ...seen });
+        return;
+      }
     }
   }
-  return rows;
+}
+
+export class FactRows {
+  readonly consent_transitions = new TsvRows(TABLES.consent_transitions);
+  readonly optout_campaign_touches = new TsvRows(TABLES.optout_campaign_touches);
+  readonly optout_event_counts = new TsvRows(TABLES.optout_event_counts);
+
+  tables() {
+    return [this.consent_transitions, this.optout_campaign_touches, this.optout_event_counts];
+  }
+
+  add(user: UserWork, row: TransitionRow): void {
+    const { record, channel, facts, version } = row;
+    const t = record.t;
+    this.consent_transitions.add({
+      app_id: user.appId,
+      channel,
+      occurred_at: seconds(t),
+      transition_id: record.id,
+      user_id: user.userId,
+      key_hash: user.keyHash,
+      // A tombstone keeps the key columns; its kind is irrelevant (is_deleted = 1).
+      kind: row.kind ?? 'OPT_OUT',
+      occurred_at_ms: t,
+      source: row.kind === null ? null : record.source,
+      pushes_before: facts?.pushesBefore ?? [],
+      last_touch_campaign_id: facts?.lastTouch?.campaignId ?? '',
+      last_touch_at_ms: facts?.lastTouch?.t ?? 0,
+      next_activity_at_ms: facts?.nextActivityAt ?? 0,
+      version,
+      is_deleted: row.kind === null ? 1 : 0,
+    });
+    if (!facts) return;
+    const common = {
+      app_id: user.appId,
+      channel,
+      optout_at: seconds(t),
+      transition_id: record.id,
+      user_id: user.userId,
+      version,
+    };
+    for (const touch of facts.touches)
+      this.optout_campaign_touches.add({
+        ...common,
+        campaign_id: touch.campaignId,
+        days_before: touch.daysBefore,
+        opens: touch.opens,
+        clicks: touch.clicks,
+        dismisses: touch.dismisses,
+        conversions: touch.conversions,
+        interactions: touch.interactions,
+      });
+    for (const count of facts.eventCounts)
+      this.optout_event_counts.add({
+        ...common,
+        event_name: count.eventName,
+        days_before: count.daysBefore,
+        events: count.events,
+      });
+  }
 }

@@ -1,97 +1,62 @@
-// The state of one partition number (of all four co-partitioned topics): the
-// users whose key hashes to it. Applies decoded events and turns the users a
-// batch touched into fact rows.
-import type { InputEvent } from '@optout/events';
-import { addFacts, addRemoval, emptyFactRows, type FactRows } from '../sink/rows.ts';
-import { changedFacts } from './facts.ts';
-import { NameTable, UserState } from './user-state.ts';
+// The state of one partition number (of all co-partitioned topics): what ingest
+// keeps in memory between rounds. None of it is a fact: facts are recomputed
+// from the durable raw events (recompute/). The state only decides cheaply
+// which events can change facts, and which users must never come back.
+//
+// - the consent index (consent-index.ts): which users have consent changes when;
+// - the erasure ledger of the partition's users: app:user -> τ (SPEC 6);
+// - a bounded cache of each recent opt-out's first app event after it, so that
+//   the app events of a user who stays active after opting out do not each
+//   cause a recompute (only an earlier first activity changes the facts).
+//
+// Restored from ClickHouse when the partition is assigned (restore.ts) and
+// dropped whenever the assignment changes or a round fails.
+import type { Channel } from '@optout/events';
+import { ConsentIndex } from './consent-index.ts';
 
-export interface ApplyOutcome {
-  /** false: a duplicate of an event already held. */
-  admitted: boolean;
-  /** The user had already seen a later event: an out-of-order arrival. */
-  late: boolean;
-  user: UserState;
-}
+/** Opt-outs whose first activity is remembered, per partition. */
+const ACTIVITY_CACHE_SIZE = 100_000;
 
 export class PartitionState {
-  readonly users = new Map<string, UserState>();
-  private readonly names = new NameTable();
+  readonly index = new ConsentIndex();
+  private readonly erased = new Map<string, number>();
+  private readonly activity = new Map<string, number>();
 
   constructor(readonly partition: number) {}
 
-  user(appId: string, userId: string): UserState {
-    const key = `${appId}:${userId}`;
-    let user = this.users.get(key);
-    if (!user) {
-      user = new UserState(appId, userId, this.names);
-      this.users.set(key, user);
-    }
-    return user;
+  /** τ of the user's latest erasure, or -Infinity: events at or before it are never admitted. */
+  erasedThrough(userKey: string): number {
+    return this.erased.get(userKey) ?? Number.NEGATIVE_INFINITY;
   }
 
-  apply(input: InputEvent): ApplyOutcome {
-    const e = input.event;
-    const user = this.user(e.app_id, e.user_id);
-    const late = e.occurred_at < user.latestSeen;
-    let admitted: boolean;
-    switch (input.kind) {
-      case 'pushSent':
-        admitted = user.addPush(e.occurred_at, e.event_id);
-        break;
-      case 'campaignInteraction':
-        admitted = user.addInteraction(
-          e.occurred_at,
-          e.event_id,
-          input.event.campaign_id,
-          input.event.interaction,
-        );
-        break;
-      case 'appEvent':
-        admitted = user.addAppEvent(e.occurred_at, e.event_id, input.event.event_name);
-        break;
-      case 'consentChange':
-        admitted = user.addConsent(input.event.channel, {
-          t: e.occurred_at,
-          id: e.event_id,
-          status: input.event.status,
-          source: input.event.source,
-        });
-        break;
-    }
-    return { admitted, late: admitted && late, user };
+  /** The index entry of the user's key hash must then be rebuilt without the user (erasure.ts). */
+  recordErasure(userKey: string, through: number): void {
+    this.erased.set(userKey, Math.max(through, this.erasedThrough(userKey)));
+  }
+
+  get erasedUsers(): number {
+    return this.erased.size;
   }
 
   /**
-   * Fact rows for what changed in `touched` users. `frozenBefore`: the retention
-   * horizon (state before it is pruned). Marks the rows as written in the users'
-   * state: the caller must write them (or drop this partition state).
+   * The first app event after the opt-out at (keyHash, channel, t) within 30
+   * days, as last computed: +Infinity when there is none, undefined when unknown.
    */
-  collectFacts(touched: Iterable<UserState>, frozenBefore: number, version: number): FactRows {
-    const rows = emptyFactRows();
-    for (const user of touched) {
-      if (user.consent.size === 0 && user.written.size === 0) continue;
-      const { upserts, removals } = changedFacts(user, frozenBefore);
-      for (const facts of upserts) addFacts(rows, user, facts, version);
-      for (const removal of removals) addRemoval(rows, user, removal, version);
+  firstActivityAfter(keyHash: number, channel: Channel, t: number): number | undefined {
+    return this.activity.get(`${keyHash}|${channel}|${t}`);
+  }
+
+  rememberFirstActivity(keyHash: number, channel: Channel, t: number, at: number): void {
+    const key = `${keyHash}|${channel}|${t}`;
+    this.activity.delete(key);
+    this.activity.set(key, at === 0 ? Number.POSITIVE_INFINITY : at);
+    if (this.activity.size > ACTIVITY_CACHE_SIZE) {
+      // Map keeps insertion order: drop the oldest tenth.
+      let drop = Math.floor(ACTIVITY_CACHE_SIZE / 10);
+      for (const old of this.activity.keys()) {
+        this.activity.delete(old);
+        if (--drop === 0) break;
+      }
     }
-    return rows;
-  }
-
-  erase(appId: string, userId: string): boolean {
-    return this.users.delete(`${appId}:${userId}`);
-  }
-
-  prune(horizon: number): void {
-    for (const [key, user] of this.users) {
-      user.prune(horizon);
-      if (user.eventCount() === 0 && user.written.size === 0) this.users.delete(key);
-    }
-  }
-
-  eventCount(): number {
-    let n = 0;
-    for (const user of this.users.values()) n += user.eventCount();
-    return n;
   }
 }

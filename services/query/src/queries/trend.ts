@@ -42,7 +42,7 @@ function countsSql(scope: FactScope, groupBy: 'none' | 'day' | 'source' | 'sourc
     kinds: 'all',
     columns: groupBy === 'source' || groupBy === 'source_day' ? ['occurred_at', 'source'] : ['occurred_at'],
   });
-  const day = sql`toDate(occurred_at, ${scope.range.tz})`;
+  const day = sql`toDate(occurred_at, ${scope.range.zone})`;
   const keys = {
     none: { select: sql``, group: sql`` },
     day: { select: sql`${day} AS day,`, group: sql`GROUP BY day` },

@@ -1,0 +1,29 @@
+import { describe, expect, it } from 'vitest';
+import { TABLES } from './catalogue.ts';
+import { escapeTsv, TsvRows, tsvField } from './tsv.ts';
+
+describe('TSV fields', () => {
+  it('escapes backslash, tab, newline, carriage return and NUL, and nothing else', () => {
+    expect(escapeTsv('a\tb\nc\\d\re\0f')).toBe('a\\tb\\nc\\\\d\\re\\0f');
+    expect(escapeTsv("plain 'quoted' é 😀")).toBe("plain 'quoted' é 😀");
+  });
+
+  it('writes NULL as \\N, arrays in brackets, integers as digits', () => {
+    expect(tsvField('Nullable(String)', null, 'x')).toBe('\\N');
+    expect(tsvField('Array(UInt32)', [1, 2, 30], 'x')).toBe('[1,2,30]');
+    expect(tsvField('Int64', -5, 'x')).toBe('-5');
+  });
+
+  it('refuses what the column cannot hold, naming the column', () => {
+    expect(() => tsvField('UInt32', -1, 'opens')).toThrow(/opens/);
+    expect(() => tsvField('UInt64', 1.5, 'version')).toThrow(/version/);
+    expect(() => tsvField('String', null, 'app_id')).toThrow(/app_id/);
+  });
+
+  it('builds one line per row in the catalogue column order', () => {
+    const rows = new TsvRows(TABLES.campaign_reach);
+    rows.add({ app_id: 'a', campaign_id: 'c\t1', sent_at: 1_700_000_000, user_id: 'u' });
+    expect(rows.length).toBe(1);
+    expect(rows.body().toString()).toBe('a\tc\\t1\t1700000000\tu\n');
+  });
+});

@@ -1,0 +1,82 @@
+// The first steps every input record goes through: size, decode (Avro,
+// Confluent wire format) and validation, then the key and partition checks of
+// SPEC 2 (a record outside its key's partition would meet its user's other
+// streams on another instance, so its answers would be wrong).
+import {
+  type EraseUserMessage,
+  type EventCodec,
+  type EventKind,
+  type InputEvent,
+  MAX_RECORD_BYTES,
+  parseControl,
+} from '@optout/events';
+import { type ConsumedRecord, keyHash } from '@optout/kafka';
+import { dlq, ok, type StepResult } from './results.ts';
+
+export interface DecodedEvent {
+  input: InputEvent;
+  /** Kafka's (positive) murmur2 of the key: the partition is keyHash % partitions. */
+  keyHash: number;
+  userKey: string;
+}
+
+export function decodeRecord(
+  codec: EventCodec,
+  kind: EventKind,
+  record: ConsumedRecord,
+  partition: number,
+  partitionCount: number,
+): StepResult<DecodedEvent> {
+  if (record.value !== null && record.value.length > MAX_RECORD_BYTES)
+    return dlq(
+      'too_large',
+      `value of ${record.value.length} bytes exceeds the ${MAX_RECORD_BYTES}-byte limit`,
+    );
+  const result = codec.decode(kind, record.value);
+  if (!result.ok) return dlq(result.reason, result.detail);
+  const event = result.event;
+  const userKey = `${event.app_id}:${event.user_id}`;
+  const key = record.key?.toString('utf8');
+  if (key !== userKey)
+    return dlq('wrong_key', `key ${JSON.stringify(key ?? null)} is not ${JSON.stringify(userKey)}`);
+  const hash = keyHash(userKey);
+  if (hash % partitionCount !== partition)
+    return dlq(
+      'wrong_partition',
+      `key ${JSON.stringify(userKey)} belongs in partition ${hash % partitionCount}, not ${partition}`,
+    );
+  return ok({ input: { kind, event } as InputEvent, keyHash: hash, userKey });
+}
+
+export interface DecodedControl {
+  message: EraseUserMessage;
+  keyHash: number;
+  userKey: string;
+}
+
+/** A control record: a valid erase_user message, keyed and partitioned like the user's records. */
+export function decodeControl(
+  record: ConsumedRecord,
+  partition: number,
+  partitionCount: number,
+): StepResult<DecodedControl> {
+  if (record.value !== null && record.value.length > MAX_RECORD_BYTES)
+    return dlq(
+      'too_large',
+      `value of ${record.value.length} bytes exceeds the ${MAX_RECORD_BYTES}-byte limit`,
+    );
+  const parsed = parseControl(record.value);
+  if (!parsed.ok) return dlq('bad_control', parsed.detail);
+  const message = parsed.message;
+  const userKey = `${message.app_id}:${message.user_id}`;
+  const key = record.key?.toString('utf8');
+  if (key !== userKey)
+    return dlq('wrong_key', `key ${JSON.stringify(key ?? null)} is not ${JSON.stringify(userKey)}`);
+  const hash = keyHash(userKey);
+  if (hash % partitionCount !== partition)
+    return dlq(
+      'wrong_partition',
+      `key ${JSON.stringify(userKey)} belongs in partition ${hash % partitionCount}, not ${partition}`,
+    );
+  return ok({ message, keyHash: hash, userKey });
+}

@@ -1,0 +1,186 @@
+// Reads what recomputing a user's facts needs from the durable raw events: the
+// user's whole consent history, and their pushes, interactions and app events
+// over a time range. One query per table for a whole round's users (grouped so
+// that each query's time range stays narrow), never one per event.
+//
+// The raw tables are sorted by (app_id, user_id, occurred_at_ms) and partitioned
+// by month (migration 0008), so these reads touch the users' own granules in the
+// months asked for. Rows are de-duplicated here by event_id (ReplacingMergeTree
+// collapses duplicates only when it merges).
+import { identifier, join, type SqlFragment, sql, TABLES } from '@optout/clickhouse';
+import type { Channel } from '@optout/events';
+import type { AppActivity, Interaction, UserEvents } from '../optout/facts.ts';
+import { type ConsentRecord, compareByTimeThenId } from '../optout/transitions.ts';
+
+export interface UserRef {
+  appId: string;
+  userId: string;
+}
+
+export interface UserRead extends UserRef {
+  /** Closed range of occurred_at (epoch ms) whose events are wanted. */
+  from: number;
+  to: number;
+  /** Events at or before this instant are erased (SPEC 6) and never read back; -Infinity if none. */
+  erasedThrough: number;
+}
+
+export interface UserHistory {
+  consent: Map<Channel, ConsentRecord[]>;
+  events: UserEvents;
+  /** The range `events` is complete for. */
+  from: number;
+  to: number;
+}
+
+/** Runs a SELECT and returns its rows (JSONEachRow); the caller retries on failure. */
+export type Select = (query: SqlFragment, label: string) => Promise<Record<string, unknown>[]>;
+
+export const userKey = (appId: string, userId: string) => `${appId}:${userId}`;
+
+/** Users whose ranges fit one query: at most this span and this many users. */
+const GROUP_SPAN_MS = 120 * 86_400_000;
+const GROUP_USERS = 2000;
+
+function groups(reads: readonly UserRead[]): UserRead[][] {
+  const sorted = [...reads].sort((a, b) => a.from - b.from);
+  const out: UserRead[][] = [];
+  let current: UserRead[] = [];
+  let lo = 0;
+  let hi = 0;
+  for (const read of sorted) {
+    const span = Math.max(hi, read.to) - Math.min(lo, read.from);
+    if (current.length > 0 && (span > GROUP_SPAN_MS || current.length >= GROUP_USERS)) {
+      out.push(current);
+      current = [];
+    }
+    if (current.length === 0) {
+      lo = read.from;
+      hi = read.to;
+    }
+    current.push(read);
+    lo = Math.min(lo, read.from);
+    hi = Math.max(hi, read.to);
+  }
+  if (current.length > 0) out.push(current);
+  return out;
+}
+
+const usersIn = (users: readonly UserRef[]) =>
+  sql`(app_id, user_id) IN (${join(users.map((u) => sql`(${u.appId}, ${u.userId})`))})`;
+
+function timeIn(from: number, to: number): SqlFragment {
+  // occurred_at (seconds) prunes the monthly partitions; occurred_at_ms is exact.
+  const lo = Math.max(0, Math.floor(from / 1000));
+  const hi = Math.max(0, Math.floor(to / 1000));
+  return sql`occurred_at >= toDateTime(${lo}, 'UTC') AND occurred_at <= toDateTime(${hi}, 'UTC')
+    AND occurred_at_ms >= ${from} AND occurred_at_ms <= ${to}`;
+}
+
+const ms = (value: unknown) => Number(value);
+
+export async function readHistories(
+  select: Select,
+  reads: readonly UserRead[],
+): Promise<Map<string, UserHistory>> {
+  const out = new Map<string, UserHistory>();
+  if (reads.length === 0) return out;
+  const byKey = new Map(reads.map((r) => [userKey(r.appId, r.userId), r]));
+  for (const r of reads) {
+    out.set(userKey(r.appId, r.userId), {
+      consent: new Map(),
+      events: { pushes: [], interactions: [], appEvents: [] },
+      from: r.from,
+      to: r.to,
+    });
+  }
+  // Keeps each event once (by event_id) and only if it survived erasure.
+  const seen = new Map<string, Set<string>>();
+  const admit = (row: Record<string, unknown>): UserHistory | null => {
+    const key = userKey(String(row.app_id), String(row.user_id));
+    const read = byKey.get(key);
+    if (!read || ms(row.occurred_at_ms) <= read.erasedThrough) return null;
+    let ids = seen.get(key);
+    if (!ids) {
+      ids = new Set();
+      seen.set(key, ids);
+    }
+    const id = `${row.kind}:${row.event_id}`;
+    if (ids.has(id)) return null;
+    ids.add(id);
+    return out.get(key)!;
+  };
+
+  const queries: Promise<void>[] = [];
+  queries.push(
+    select(
+      sql`SELECT 'c' AS kind, app_id, user_id, event_id, occurred_at_ms, channel, status, source
+          FROM ${identifier(TABLES.raw_consent.name)} WHERE ${usersIn(reads)}`,
+      'recompute_consent',
+    ).then((rows) => {
+      for (const row of rows) {
+        const user = admit(row);
+        if (!user) continue;
+        const channel = row.channel as Channel;
+        let history = user.consent.get(channel);
+        if (!history) {
+          history = [];
+          user.consent.set(channel, history);
+        }
+        history.push({
+          t: ms(row.occurred_at_ms),
+          id: String(row.event_id),
+          status: row.status as ConsentRecord['status'],
+          source: (row.source as string | null) ?? null,
+        });
+      }
+    }),
+  );
+  for (const group of groups(reads)) {
+    const from = Math.min(...group.map((r) => r.from));
+    const to = Math.max(...group.map((r) => r.to));
+    const where = sql`${usersIn(group)} AND ${timeIn(from, to)}`;
+    queries.push(
+      select(
+        sql`SELECT 'p' AS kind, app_id, user_id, event_id, occurred_at_ms FROM ${identifier(TABLES.raw_push.name)} WHERE ${where}`,
+        'recompute_pushes',
+      ).then((rows) => {
+        for (const row of rows)
+          (admit(row)?.events.pushes as number[] | undefined)?.push(ms(row.occurred_at_ms));
+      }),
+      select(
+        sql`SELECT 'i' AS kind, app_id, user_id, event_id, occurred_at_ms, campaign_id, interaction
+            FROM ${identifier(TABLES.raw_interaction.name)} WHERE ${where}`,
+        'recompute_interactions',
+      ).then((rows) => {
+        for (const row of rows)
+          (admit(row)?.events.interactions as Interaction[] | undefined)?.push({
+            t: ms(row.occurred_at_ms),
+            id: String(row.event_id),
+            campaignId: String(row.campaign_id),
+            type: String(row.interaction),
+          });
+      }),
+      select(
+        sql`SELECT 'a' AS kind, app_id, user_id, event_id, occurred_at_ms, event_name
+            FROM ${identifier(TABLES.raw_app_event.name)} WHERE ${where}`,
+        'recompute_app_events',
+      ).then((rows) => {
+        for (const row of rows)
+          (admit(row)?.events.appEvents as AppActivity[] | undefined)?.push({
+            t: ms(row.occurred_at_ms),
+            name: String(row.event_name),
+          });
+      }),
+    );
+  }
+  await Promise.all(queries);
+
+  for (const user of out.values()) {
+    for (const history of user.consent.values()) history.sort(compareByTimeThenId);
+    (user.events.pushes as number[]).sort((a, b) => a - b);
+    (user.events.interactions as Interaction[]).sort(compareByTimeThenId);
+    (user.events.appEvents as AppActivity[]).sort((a, b) => a.t - b.t);
+  }
+  return out;
+}
