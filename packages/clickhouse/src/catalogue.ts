@@ -15,7 +15,9 @@ export type ColumnType =
   | 'Int64'
   | "DateTime('UTC')"
   | 'Array(UInt32)'
-  | 'Enum8';
+  | 'Enum8'
+  /** Written through a view (never inserted directly), read with minMerge. */
+  | 'AggregateFunction(min, Int64)';
 
 interface ValueOf {
   String: string;
@@ -30,6 +32,7 @@ interface ValueOf {
   'Array(UInt32)': readonly number[];
   /** The label. */
   Enum8: string;
+  'AggregateFunction(min, Int64)': never;
 }
 
 export interface Column {
@@ -168,6 +171,20 @@ export const TABLES = {
       col('identifiers', 'String'),
       col('observed_at_ms', 'Int64'),
       col('event_id', 'String'),
+    ],
+    erasure: all,
+  },
+  // First seen (0010): rows go into the Null table, the view folds them into min states.
+  user_first_seen_in: {
+    name: 'user_first_seen_in',
+    columns: [col('app_id', 'String'), col('user_id', 'String'), col('seen_at_ms', 'Int64')],
+  },
+  user_first_seen: {
+    name: 'user_first_seen',
+    columns: [
+      col('app_id', 'String'),
+      col('user_id', 'String'),
+      col('first_seen_ms', 'AggregateFunction(min, Int64)'),
     ],
     erasure: all,
   },

@@ -44,6 +44,8 @@ export function tsvField(type: ColumnType, value: unknown, column: string): stri
       if (value === null) return '\\N';
       if (typeof value !== 'string') throw new TypeError(`${column} (${type}): expected a string or null`);
       return escapeTsv(value);
+    case 'AggregateFunction(min, Int64)':
+      throw new TypeError(`${column} (${type}): written through its view, not inserted`);
     case 'Array(UInt32)':
       if (!Array.isArray(value)) throw new TypeError(`${column} (${type}): expected an array`);
       return `[${value.map((v) => integer(v, 'UInt32', column)).join(',')}]`;

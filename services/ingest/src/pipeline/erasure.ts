@@ -73,6 +73,13 @@ function rederivations(control: DecodedControl, through: number, partitions: num
     sql`INSERT INTO user_identifiers (${cols('user_identifiers')})
         SELECT app_id, user_id, identifiers, occurred_at_ms, event_id FROM raw_consent
         WHERE ${mine} AND identifiers != '{}'`,
+    sql`INSERT INTO user_first_seen_in (${cols('user_first_seen_in')})
+        SELECT app_id, user_id, min(occurred_at_ms) FROM (
+          SELECT app_id, user_id, occurred_at_ms FROM raw_push WHERE ${mine}
+          UNION ALL SELECT app_id, user_id, occurred_at_ms FROM raw_interaction WHERE ${mine}
+          UNION ALL SELECT app_id, user_id, occurred_at_ms FROM raw_app_event WHERE ${mine}
+          UNION ALL SELECT app_id, user_id, occurred_at_ms FROM raw_consent WHERE ${mine}
+        ) GROUP BY app_id, user_id`,
     sql`INSERT INTO consent_index (${cols('consent_index')})
         SELECT toUInt16(${partitions}), toUInt16(key_hash % ${partitions}), key_hash, app_id, user_id,
                channel, occurred_at_ms, status

@@ -30,6 +30,9 @@ export class EventRows {
   readonly user_external_ids = new TsvRows(TABLES.user_external_ids);
   readonly user_identifiers = new TsvRows(TABLES.user_identifiers);
   readonly consent_index = new TsvRows(TABLES.consent_index);
+  readonly user_first_seen_in = new TsvRows(TABLES.user_first_seen_in);
+  /** The earliest event of each user this round (user_first_seen keeps the minimum). */
+  private readonly firstSeen = new Map<string, { app_id: string; user_id: string; seen_at_ms: number }>();
 
   /** `partitions`: the topics' partition count, which routes the consent index rows. */
   constructor(private readonly partitions: number) {}
@@ -45,7 +48,14 @@ export class EventRows {
       this.user_external_ids,
       this.user_identifiers,
       this.consent_index,
+      this.firstSeenRows(),
     ];
+  }
+
+  private firstSeenRows(): TsvRows<typeof TABLES.user_first_seen_in> {
+    for (const row of this.firstSeen.values()) this.user_first_seen_in.add(row);
+    this.firstSeen.clear();
+    return this.user_first_seen_in;
   }
 
   add(e: AdmittedEvent): void {
@@ -59,6 +69,9 @@ export class EventRows {
       occurred_at_ms: ev.occurred_at,
     };
     const seen = { observed_at_ms: ev.occurred_at, event_id: ev.event_id };
+    const first = this.firstSeen.get(e.userKey);
+    if (!first || ev.occurred_at < first.seen_at_ms)
+      this.firstSeen.set(e.userKey, { app_id: ev.app_id, user_id: ev.user_id, seen_at_ms: ev.occurred_at });
     switch (input.kind) {
       case 'pushSent': {
         const p: PushSent = input.event;
