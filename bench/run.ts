@@ -14,16 +14,18 @@ import { type Connection, NotAvailable, type Scale, type SectionResult } from '.
 import { benchFreshness } from './freshness.ts';
 import { benchIngest } from './ingest.ts';
 import { benchQuery, type QueryBenchOptions } from './query.ts';
+import { benchRestore } from './restore.ts';
 import { benchState } from './state.ts';
 import { round } from './stats.ts';
 
-const SECTIONS = ['ingest', 'freshness', 'state', 'query'] as const;
+const SECTIONS = ['ingest', 'freshness', 'state', 'restore', 'query'] as const;
 type Section = (typeof SECTIONS)[number];
 
 interface ScaleSettings {
   ingest: { events: number; runs: number };
   freshness: { rate: number; seconds: number };
   state: { users: number; days: number; runs: number };
+  restore: { users: number; runs: number };
   query: QueryBenchOptions;
 }
 
@@ -32,12 +34,14 @@ export const SCALES: Record<Scale, ScaleSettings> = {
     ingest: { events: 20_000, runs: 1 },
     freshness: { rate: 1_000, seconds: 5 },
     state: { users: 500, days: 30, runs: 1 },
+    restore: { users: 10_000, runs: 1 },
     query: { optOuts: 5_000, users: 50_000, exportRows: 10_000, requests: 5, reachRows: 50_000 },
   },
   full: {
     ingest: { events: 500_000, runs: 3 },
     freshness: { rate: 5_000, seconds: 30 },
     state: { users: 20_000, days: 30, runs: 3 },
+    restore: { users: 250_000, runs: 3 },
     query: { optOuts: 100_000, users: 1_000_000, exportRows: 1_000_000, requests: 30, reachRows: 2_000_000 },
   },
 };
@@ -113,6 +117,7 @@ async function main(argv: string[]): Promise<number> {
     ingest: () => benchIngest(conn, settings.ingest),
     freshness: () => benchFreshness(conn, settings.freshness),
     state: () => benchState(settings.state),
+    restore: () => benchRestore(conn, settings.restore),
     query: () => benchQuery(conn, settings.query),
   };
   for (const section of parsed.only) {

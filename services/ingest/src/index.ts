@@ -17,6 +17,7 @@ import type { IngestConfig } from './config.ts';
 import { startHttp } from './http.ts';
 import { createIngestMetrics, registerStateGauges } from './metrics.ts';
 import { IngestPipeline } from './pipeline/pipeline.ts';
+import { PartitionCountChanged } from './pipeline/round.ts';
 import { ensureConsentIndex } from './state/consent-index-build.ts';
 
 export { type IngestConfig, ingestShape, loadIngestConfig } from './config.ts';
@@ -80,6 +81,24 @@ export async function startIngest(config: IngestConfig): Promise<IngestHandle> {
     // Subjects only matter for encoding; the bundled manifest names the default topics' subjects.
     subjects: config.SCHEMA_REGISTRY_URL ? subjectsForTopics(topics) : DEFAULT_SUBJECTS,
   });
+  // The topics gaining partitions under a running ingest would route users'
+  // new records elsewhere than their state: stop, and say how to go on.
+  const watchAdmin = createKafka({
+    ...kafkaConnection(config),
+    clientId: `${config.KAFKA_CLIENT_ID}-ingest-watch`,
+    logger,
+  }).admin();
+  const checkPartitionCount = async () => {
+    await watchAdmin.connect();
+    const counts = await partitionCounts(watchAdmin, coPartitioned);
+    const changed = Object.entries(counts).filter(([, n]) => n !== partitionCount);
+    if (changed.length > 0)
+      throw new PartitionCountChanged(
+        `the topics' partition counts changed while ingest ran (started with ${partitionCount}; now ${changed
+          .map(([t, n]) => `${t}=${n}`)
+          .join(', ')}): see docs/operations.md, "Changing the partition count"`,
+      );
+  };
   let reportFatal: (error: Error) => void = () => {};
   const fatal = new Promise<Error>((resolve) => {
     reportFatal = resolve;
@@ -99,6 +118,7 @@ export async function startIngest(config: IngestConfig): Promise<IngestHandle> {
     sessionTimeoutMs: config.INGEST_SESSION_TIMEOUT_MS,
     erasureDeadlineMs: config.ERASURE_DEADLINE_MS,
     onFatal: (error) => reportFatal(error),
+    checkPartitionCount,
   });
   registerStateGauges(registry, () => pipeline.stateStats());
   const server: Server = await startHttp(config.HTTP_HOST, config.HTTP_PORT, registry, {
@@ -120,31 +140,11 @@ export async function startIngest(config: IngestConfig): Promise<IngestHandle> {
     },
   });
 
-  // The topics gaining partitions under a running ingest would route users'
-  // new records elsewhere than their state: stop, and say how to go on.
-  const admin = createKafka({
-    ...kafkaConnection(config),
-    clientId: `${config.KAFKA_CLIENT_ID}-ingest-watch`,
-    logger,
-  }).admin();
   const watch = setInterval(() => {
-    void (async () => {
-      try {
-        await admin.connect();
-        const counts = await partitionCounts(admin, coPartitioned);
-        const changed = Object.entries(counts).filter(([, n]) => n !== partitionCount);
-        if (changed.length > 0)
-          reportFatal(
-            new Error(
-              `the topics' partition counts changed while ingest ran (started with ${partitionCount}; now ${changed
-                .map(([t, n]) => `${t}=${n}`)
-                .join(', ')}): see docs/operations.md, "Changing the partition count"`,
-            ),
-          );
-      } catch (err) {
-        logger.warn({ event: 'partition_check_failed', err }, 'could not check partition counts');
-      }
-    })();
+    checkPartitionCount().catch((err: unknown) => {
+      if (err instanceof PartitionCountChanged) reportFatal(err);
+      else logger.warn({ event: 'partition_check_failed', err }, 'could not check partition counts');
+    });
   }, config.PARTITION_CHECK_INTERVAL_MS);
   watch.unref();
 
@@ -162,7 +162,7 @@ export async function startIngest(config: IngestConfig): Promise<IngestHandle> {
     async stop() {
       clearInterval(watch);
       await pipeline.stop();
-      await admin.disconnect().catch(() => {});
+      await watchAdmin.disconnect().catch(() => {});
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await clickhouse.close();
       logger.info({ event: 'ingest_stopped' }, 'ingest stopped');

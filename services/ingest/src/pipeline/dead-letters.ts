@@ -45,6 +45,10 @@ export class DeadLetters {
     return this.letters.length;
   }
 
+  has(reason: DeadLetterReason): boolean {
+    return this.letters.some((l) => l.reason === reason);
+  }
+
   /** Sends what was added since the last flush; `heartbeat` runs between retries. */
   async flush(heartbeat: () => Promise<void>): Promise<void> {
     const letters = this.letters;

@@ -33,6 +33,8 @@ export interface PipelineOptions {
   erasureDeadlineMs: number;
   /** Called when the pipeline cannot go on (e.g. the topics were repartitioned under it). */
   onFatal: (error: Error) => void;
+  /** Throws PartitionCountChanged when the topics' partition count is no longer partitionCount. */
+  checkPartitionCount: () => Promise<void>;
 }
 
 export class IngestPipeline {
@@ -95,6 +97,7 @@ export class IngestPipeline {
               kindOf,
               controlTopic: o.controlTopic,
               partitionCount: o.partitionCount,
+              checkPartitionCount: o.checkPartitionCount,
             });
           } catch (error) {
             // Nothing of the round is committed; its partitions restore afresh.

@@ -41,6 +41,12 @@ export interface RoundDeps {
   kindOf: ReadonlyMap<string, EventKind>;
   controlTopic: string;
   partitionCount: number;
+  /**
+   * Throws PartitionCountChanged if the topics no longer have partitionCount
+   * partitions. Asked before records are dead-lettered as wrong_partition: after
+   * a repartition every moved key would be one, and they must not flood the DLQ.
+   */
+  checkPartitionCount: () => Promise<void>;
 }
 
 /** A partition number the topics did not have at start-up: they were repartitioned. */
@@ -83,6 +89,7 @@ export async function processRound(round: Round, deps: RoundDeps): Promise<void>
       Math.max(0, Number(batch.highWatermark) - Number(batch.lastOffset) - 1),
     );
   }
+  if (deps.deadLetters.has('wrong_partition')) await deps.checkPartitionCount();
   await deps.deadLetters.flush(heartbeat);
 
   // 2-3. Erasures, then admission through the ledger.

@@ -46,12 +46,17 @@ export class ConsentIndex {
       this.byKey.set(keyHash, code);
       return true;
     }
-    const list = typeof entry === 'number' ? [entry] : entry;
+    const list: readonly number[] = typeof entry === 'number' ? [entry] : entry;
     let at = list.length;
     while (at > 0 && list[at - 1]! > code) at--;
     if (list[at - 1] === code) return false;
-    list.splice(at, 0, code);
-    if (typeof entry === 'number') this.byKey.set(keyHash, list);
+    // A new array of exactly the right length: push/splice would leave spare
+    // capacity (about 16 slots) behind every entry. Consent changes are rare.
+    const next = new Array<number>(list.length + 1);
+    for (let i = 0; i < at; i++) next[i] = list[i]!;
+    next[at] = code;
+    for (let i = at; i < list.length; i++) next[i + 1] = list[i]!;
+    this.byKey.set(keyHash, next);
     return true;
   }
 
