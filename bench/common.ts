@@ -4,8 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { EventKind } from '@optout/events';
-import { createKafka, ensureTopics } from '@optout/kafka';
-import type { Admin } from 'kafkajs';
+import { createAdmin, createKafka, ensureTopics, type KafkaAdmin } from '@optout/kafka';
 import type { StackConnection } from '../infra/local/stack.ts';
 import {
   freePort,
@@ -79,11 +78,10 @@ export function topicEnv(t: BenchTopics): Record<string, string> {
   };
 }
 
-export async function withAdmin<T>(conn: Connection, fn: (admin: Admin) => Promise<T>): Promise<T> {
-  const admin = createKafka({
-    brokers: conn.KAFKA_BROKERS.split(','),
-    clientId: 'optout-bench-admin',
-  }).admin();
+export async function withAdmin<T>(conn: Connection, fn: (admin: KafkaAdmin) => Promise<T>): Promise<T> {
+  const admin = createAdmin(
+    createKafka({ brokers: conn.KAFKA_BROKERS.split(','), clientId: 'optout-bench-admin' }),
+  );
   await admin.connect();
   try {
     return await fn(admin);
@@ -189,7 +187,7 @@ export async function startIngest(
 }
 
 /** Committed offsets of `groupId` minus the high watermarks, summed over the input topics. */
-export async function committedLag(admin: Admin, groupId: string, topics: string[]): Promise<number> {
+export async function committedLag(admin: KafkaAdmin, groupId: string, topics: string[]): Promise<number> {
   let lag = 0;
   const committed = await admin.fetchOffsets({ groupId, topics });
   const byTopic = new Map(committed.map((c) => [c.topic, c.partitions]));

@@ -10,22 +10,22 @@ afterEach(() => {
 });
 
 describe('stack settings', () => {
-  it('default to Kafka 3.9 and no secure listener', () => {
+  it('default to Kafka 4.x and no secure listener', () => {
     delete process.env.STACK_KAFKA_VERSION;
     delete process.env.STACK_KAFKA_SASL_SSL_PORT;
     delete process.env.STACK_CLICKHOUSE_HTTPS_PORT;
     const s = settingsFromEnv();
     expect(s.kafkaVersion).toBe(DEFAULT_KAFKA_VERSION);
-    expect(releaseOf(s.kafkaVersion)).toEqual([3, 9]);
+    expect(releaseOf(s.kafkaVersion)[0]).toBe(4);
     expect(s.kafkaSaslSslPort).toBeUndefined();
     expect(s.clickhouseHttpsPort).toBeUndefined();
   });
 
   it('take the Kafka version and the secure ports from the environment, naming a bad one', () => {
-    process.env.STACK_KAFKA_VERSION = '4.4.0';
+    process.env.STACK_KAFKA_VERSION = '3.9.1';
     process.env.STACK_KAFKA_SASL_SSL_PORT = '19094';
     const s = settingsFromEnv();
-    expect(s.kafkaVersion).toBe('4.4.0');
+    expect(s.kafkaVersion).toBe('3.9.1');
     expect(s.kafkaSaslSslPort).toBe(19094);
     expect(kafkaLibsDir('4.4.0')).toMatch(/\.local\/kafka-libs\/4\.4\.0$/);
     process.env.STACK_KAFKA_VERSION = 'latest';

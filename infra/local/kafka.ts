@@ -73,13 +73,9 @@ function ensureKafkaJars(version: string, libs: string) {
 }
 
 export async function kafkaReady(brokers: string): Promise<boolean> {
-  const { Kafka, logLevel } = await import('kafkajs');
-  const admin = new Kafka({
-    brokers: [brokers],
-    logLevel: logLevel.NOTHING,
-    retry: { retries: 0 },
-    connectionTimeout: 1000,
-  }).admin();
+  // Through packages/kafka, the only home of the client library (no logger: silent while it waits).
+  const { createAdmin, createKafka } = await import('@optout/kafka');
+  const admin = createAdmin(createKafka({ brokers: [brokers], clientId: 'optout-stack-probe', retries: 0 }));
   try {
     await admin.connect();
     await admin.listTopics();

@@ -1,40 +1,14 @@
 // Records that cannot be used go, unchanged, to the dead-letter topic with headers
 // that say why and where they came from; they are counted, and the pipeline goes on.
-import { DLQ_HEADERS, partitionForKey } from '@optout/kafka';
-import type { KafkaMessage } from 'kafkajs';
+import { createKafka, DLQ_HEADERS, partitionForKey, readTopic, type TopicRecord } from '@optout/kafka';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createKafka } from '../../packages/kafka/src/index.ts';
 import { testStack } from '../support/env.ts';
-import { uniqueName } from '../support/names.ts';
 import { createTestPipeline, type TestPipeline } from '../support/pipeline.ts';
 
-async function readTopic(topic: string, count: number, timeoutMs = 30_000): Promise<KafkaMessage[]> {
-  const consumer = createKafka({ brokers: testStack().brokers, clientId: 'dlq-reader' }).consumer({
-    groupId: uniqueName('dlq-reader'),
-  });
-  await consumer.connect();
-  await consumer.subscribe({ topic, fromBeginning: true });
-  const messages: KafkaMessage[] = [];
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(
-      () => reject(new Error(`only ${messages.length}/${count} records on ${topic}`)),
-      timeoutMs,
-    );
-    void consumer.run({
-      eachMessage: async ({ message }) => {
-        messages.push(message);
-        if (messages.length >= count) {
-          clearTimeout(timer);
-          resolve();
-        }
-      },
-    });
-  });
-  await consumer.disconnect();
-  return messages;
-}
+const readLetters = (topic: string, count: number) =>
+  readTopic(createKafka({ brokers: testStack().brokers, clientId: 'dlq-reader' }), topic, count);
 
-const header = (m: KafkaMessage, name: string) => m.headers?.[name]?.toString();
+const header = (m: TopicRecord, name: string) => m.headers[name]?.toString();
 
 describe('dead letters', () => {
   let p: TestPipeline;
@@ -80,7 +54,7 @@ describe('dead letters', () => {
     const ingest = await p.startIngest();
     await p.waitForCaughtUp();
 
-    const letters = await readTopic(p.dlqTopic, 4);
+    const letters = await readLetters(p.dlqTopic, 4);
     const byReason = new Map(letters.map((m) => [header(m, DLQ_HEADERS.reason), m]));
     expect([...byReason.keys()].sort()).toEqual([
       'bad_magic',

@@ -16,8 +16,16 @@ import {
 } from '@optout/clickhouse';
 import { clickhouseShape, kafkaShape, parseEnv } from '@optout/config';
 import { createEventCodec, createSchemaRegistry, DEFAULT_SUBJECTS, sendEvents } from '@optout/events';
-import { createKafka, DLQ_HEADERS, ensureTopics, kafkaConnection } from '@optout/kafka';
-import type { Admin, KafkaMessage } from 'kafkajs';
+import {
+  createAdmin,
+  createKafka,
+  createRecordProducer,
+  DLQ_HEADERS,
+  ensureTopics,
+  type KafkaAdmin,
+  kafkaConnection,
+  readTopic,
+} from '@optout/kafka';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { READER_PASSWORD, READER_USER } from '../../infra/local/clickhouse-config.ts';
 import { type IngestHandle, ingestShape, startIngest } from '../../services/ingest/src/index.ts';
@@ -34,7 +42,7 @@ const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const now = Date.now();
 
 let stack: SecureStack;
-let admin: Admin;
+let admin: KafkaAdmin;
 let writer: ClickHouseClient;
 const prefix = uniqueName('secure');
 const database = prefix.replace(/[^A-Za-z0-9_]/g, '_');
@@ -93,26 +101,12 @@ async function waitForCaughtUp(timeoutMs = 90_000): Promise<void> {
   );
 }
 
-async function readTopic(topic: string, count: number): Promise<KafkaMessage[]> {
-  const consumer = createKafka({
-    ...kafkaConnection(parseEnv(kafkaShape, stack.kafka)),
-    clientId: 'dlq-reader',
-  }).consumer({ groupId: uniqueName('dlq-reader') });
-  await consumer.connect();
-  const messages: KafkaMessage[] = [];
-  try {
-    await consumer.subscribe({ topic, fromBeginning: true });
-    await consumer.run({
-      eachMessage: async ({ message }) => {
-        messages.push(message);
-      },
-    });
-    await waitFor(async () => messages.length >= count, `${count} records on ${topic}`);
-  } finally {
-    await consumer.disconnect();
-  }
-  return messages;
-}
+const readLetters = (topic: string, count: number) =>
+  readTopic(
+    createKafka({ ...kafkaConnection(parseEnv(kafkaShape, stack.kafka)), clientId: 'dlq-reader' }),
+    topic,
+    count,
+  );
 
 async function liveTransitionIds(): Promise<string[]> {
   const result = await writer.query({
@@ -152,7 +146,7 @@ beforeAll(async () => {
     ...kafkaConnection(parseEnv(kafkaShape, stack.kafka)),
     clientId: `${prefix}-test`,
   });
-  admin = kafka.admin();
+  admin = createAdmin(kafka);
   await admin.connect();
   await ensureTopics(admin, { coPartitioned: allInputs, dlq: dlqTopic, partitions: 2 });
   writer = createClickHouseClient({
@@ -180,15 +174,15 @@ describe('the pipeline over SASL_SSL and HTTPS', () => {
 
   it('ingests, dead-letters and erases through the secure listeners', { timeout: 240_000 }, async () => {
     const events = generateEvents({ seed: 71, now, apps: 1, users: 12, days: 7 });
-    const producer = createKafka({
-      ...kafkaConnection(parseEnv(kafkaShape, stack.kafka)),
-      clientId: `${prefix}-producer`,
-    }).producer({ allowAutoTopicCreation: false });
+    const producer = createRecordProducer(
+      createKafka({ ...kafkaConnection(parseEnv(kafkaShape, stack.kafka)), clientId: `${prefix}-producer` }),
+      { idempotent: false },
+    );
     await producer.connect();
     const codec = createEventCodec({ registry: createSchemaRegistry(), subjects: DEFAULT_SUBJECTS });
     await sendEvents(producer, codec, topics, events);
     const garbage = Buffer.from('not avro at all');
-    await producer.send({ topic: topics.consentChange, messages: [{ key: 'app-1:u-x', value: garbage }] });
+    await producer.send(topics.consentChange, [{ key: 'app-1:u-x', value: garbage }]);
     await producer.disconnect();
 
     ingest = await startIngest(parseEnv(ingestShape, ingestEnv()));
@@ -197,9 +191,9 @@ describe('the pipeline over SASL_SSL and HTTPS', () => {
     expect(expected.length).toBeGreaterThan(0);
     expect(await liveTransitionIds()).toEqual([...expected].sort());
 
-    const [letter] = await readTopic(dlqTopic, 1);
+    const [letter] = await readLetters(dlqTopic, 1);
     expect(letter?.value).toEqual(garbage);
-    expect(letter?.headers?.[DLQ_HEADERS.reason]?.toString()).toBe('bad_magic');
+    expect(letter?.headers[DLQ_HEADERS.reason]?.toString()).toBe('bad_magic');
 
     // The query service reads as the read-only user over HTTPS and publishes on SASL_SSL.
     const victim = transitions(events).find((t) => t.kind === 'OPT_OUT')!;

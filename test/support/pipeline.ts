@@ -15,8 +15,14 @@ import {
   type InputEvent,
   sendEvents,
 } from '@optout/events';
-import { createKafka, ensureTopics } from '@optout/kafka';
-import type { Admin, Message, Producer } from 'kafkajs';
+import {
+  createAdmin,
+  createKafka,
+  createRecordProducer,
+  ensureTopics,
+  type KafkaAdmin,
+  type OutgoingRecord,
+} from '@optout/kafka';
 import { parseEnv } from '../../packages/config/src/index.ts';
 import {
   type IngestConfig,
@@ -39,12 +45,13 @@ export interface TestPipeline {
   partitions: number;
   /** Writer client on the test database. */
   clickhouse: ClickHouseClient;
-  admin: Admin;
+  admin: KafkaAdmin;
   codec: EventCodec;
   /** The env an ingest (or query) process needs to use these topics and this database. */
   env: Record<string, string>;
   produce(events: readonly InputEvent[]): Promise<void>;
-  produceRaw(topic: string, messages: Message[]): Promise<void>;
+  /** Records as they are: bytes that may not decode, keys or partitions that may be wrong. */
+  produceRaw(topic: string, records: OutgoingRecord[]): Promise<void>;
   startIngest(overrides?: Record<string, string>): Promise<IngestHandle>;
   /** Stops every in-process ingest instance started so far. */
   stopIngest(): Promise<void>;
@@ -74,14 +81,15 @@ export async function createTestPipeline(
   const groupId = `${prefix}.ingest`;
 
   const kafka = createKafka({ brokers: stack.brokers, clientId: `${prefix}-test` });
-  const admin = kafka.admin();
+  const admin = createAdmin(kafka);
   await admin.connect();
   await ensureTopics(admin, {
     coPartitioned: [...Object.values(topics), controlTopic],
     dlq: dlqTopic,
     partitions,
   });
-  const producer: Producer = kafka.producer({ allowAutoTopicCreation: false });
+  // A plain producer (not idempotent), acks=all, like the simulator's.
+  const producer = createRecordProducer(kafka, { idempotent: false });
   await producer.connect();
 
   const root = writerClient();
@@ -126,8 +134,8 @@ export async function createTestPipeline(
     async produce(events) {
       await sendEvents(producer, codec, topics, events);
     },
-    async produceRaw(topic, messages) {
-      await producer.send({ topic, messages });
+    async produceRaw(topic, records) {
+      await producer.send(topic, records);
     },
     async startIngest(overrides = {}) {
       const config: IngestConfig = parseEnv(ingestShape, { ...env, ...overrides });

@@ -7,7 +7,9 @@
 // - clickhouse_settings for readOnly clients (readonly=1 refuses any setting;
 //   callers add max_execution_time per query, which readonly=2 allows);
 // - query_params (18.16 has none: bind values with ./sql.ts instead).
-// Writers compress request bodies with gzip, which 18.16 accepts.
+// Writers compress request bodies with gzip, which 18.16 accepts, except on
+// loopback: there the bytes cost nothing and the gzip costs the CPU ingest
+// needs (a 2-core machine running ClickHouse beside it).
 //
 // Over HTTPS (SPEC 7) the server is verified against `tls.ca` when given (a
 // private CA), else Node's CA store; `tls.cert` + `tls.key` add a client
@@ -44,6 +46,11 @@ function clientTls(tls: ClickHouseTls) {
 
 export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
 
+function isLoopback(url: string): boolean {
+  const host = new URL(url).hostname;
+  return host === 'localhost' || host === '[::1]' || /^127\./.test(host);
+}
+
 export function createClickHouseClient(options: ClickHouseClientOptions): ClickHouseClient {
   const readOnly = options.readOnly ?? false;
   return createClient({
@@ -54,7 +61,7 @@ export function createClickHouseClient(options: ClickHouseClientOptions): ClickH
     ...(options.tls ? { tls: clientTls(options.tls) } : {}),
     application: options.application ?? (readOnly ? 'optout-reader' : 'optout-writer'),
     request_timeout: options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
-    compression: { response: false, request: !readOnly },
+    compression: { response: false, request: !readOnly && !isLoopback(options.url) },
     // Explicitly empty: settings are per query, where the caller knows the user's profile.
     clickhouse_settings: {},
   });

@@ -24,6 +24,22 @@ describe('TSV fields', () => {
     const rows = new TsvRows(TABLES.campaign_reach);
     rows.add({ app_id: 'a', campaign_id: 'c\t1', sent_at: 1_700_000_000, user_id: 'u' });
     expect(rows.length).toBe(1);
-    expect(rows.body().toString()).toBe('a\tc\\t1\t1700000000\tu\n');
+    expect(Buffer.concat(rows.body()).toString()).toBe('a\tc\\t1\t1700000000\tu\n');
+  });
+
+  it('spreads many rows over several buffers without losing or splitting one', () => {
+    const rows = new TsvRows(TABLES.campaign_reach);
+    const name = 'é'.repeat(500); // 2 bytes per character in UTF-8
+    for (let i = 0; i < 5000; i++)
+      rows.add({ app_id: 'a', campaign_id: `${name}${i}`, sent_at: i, user_id: 'u' });
+    const chunks = rows.body();
+    expect(chunks.length).toBeGreaterThan(1);
+    for (const chunk of chunks) expect(chunk.at(-1)).toBe(0x0a); // every buffer ends with a whole line
+    const lines = Buffer.concat(chunks)
+      .toString()
+      .split('\n')
+      .filter((l) => l !== '');
+    expect(lines).toHaveLength(5000);
+    expect(lines[4999]).toBe(`a\t${name}4999\t4999\tu`);
   });
 });

@@ -1,8 +1,17 @@
 // sendEvents against the real Kafka of the local stack: records come back
-// decodable, keyed <app_id>:<user_id>, on the partition kafkajs's default
+// decodable, keyed <app_id>:<user_id>, on the partition Kafka's default
 // (Java-compatible murmur2) partitioner gives for the key, the same partition
 // number in every topic (co-partitioning).
-import { type Admin, Kafka, type KafkaMessage, logLevel, Partitioners } from 'kafkajs';
+import {
+  type ConsumedRecord,
+  createAdmin,
+  createKafka,
+  createRecordProducer,
+  type KafkaAdmin,
+  type KafkaClient,
+  partitionForKey,
+  startTopicReader,
+} from '@optout/kafka';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testStack } from '../../../test/support/env.ts';
 import { uniqueName } from '../../../test/support/names.ts';
@@ -18,23 +27,17 @@ import { bundledSchemaRegistry } from './registry-bundled.ts';
 import { DEFAULT_SUBJECTS, EVENT_KINDS, type EventKind, type InputEvent } from './types.ts';
 
 const PARTITIONS = 3;
-// The default partitioner is what is under test: only silence its v2 notice.
-process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1';
 
 const topics = Object.fromEntries(EVENT_KINDS.map((kind) => [kind, uniqueName(`events_${kind}`)])) as Record<
   EventKind,
   string
 >;
-let kafka: Kafka;
-let admin: Admin;
+let kafka: KafkaClient;
+let admin: KafkaAdmin;
 
 beforeAll(async () => {
-  kafka = new Kafka({
-    clientId: 'events-integration',
-    brokers: testStack().brokers,
-    logLevel: logLevel.ERROR,
-  });
-  admin = kafka.admin();
+  kafka = createKafka({ clientId: 'events-integration', brokers: testStack().brokers });
+  admin = createAdmin(kafka);
   await admin.connect();
   await admin.createTopics({
     waitForLeaders: true,
@@ -80,7 +83,7 @@ function inputsFor(users: string[]): InputEvent[] {
   });
 }
 
-type Received = { topic: string; partition: number; offset: string; message: KafkaMessage };
+type Received = { topic: string; partition: number; offset: string; message: ConsumedRecord };
 
 /**
  * Every record of the test's topics, each once. The consumer is at-least-once:
@@ -91,52 +94,53 @@ type Received = { topic: string; partition: number; offset: string; message: Kaf
  * the comparison with the inputs below catches it.
  *
  * `failOnceAt` makes the handler fail once, after taking that delivery in:
- * kafkajs then delivers the record again, so the redelivery this guards
+ * the client then delivers the record again, so the redelivery this guards
  * against happens on every run instead of now and then.
  */
 async function consumeAll(count: number, failOnceAt?: number): Promise<Received[]> {
   const received = new Map<string, Received>();
   let deliveries = 0;
-  // Its own quiet client: kafkajs logs the planned failure as an ERROR otherwise.
-  const quiet = new Kafka({
-    clientId: 'events-integration',
-    brokers: testStack().brokers,
-    logLevel: logLevel.NOTHING,
+  let resolve: () => void = () => {};
+  const done = new Promise<void>((r) => {
+    resolve = r;
   });
-  const consumer = quiet.consumer({ groupId: uniqueName('events_it'), retry: { retries: 3 } });
-  await consumer.connect();
+  // A client without a logger is silent: the planned failure is not logged as an ERROR.
+  const reader = await startTopicReader(
+    createKafka({ clientId: 'events-integration', brokers: testStack().brokers, retries: 3 }),
+    {
+      topics: Object.values(topics),
+      onBatch: ({ topic, partition, records }) => {
+        for (const message of records) {
+          deliveries++;
+          received.set(`${topic}/${partition}/${message.offset}`, {
+            topic,
+            partition,
+            offset: message.offset,
+            message,
+          });
+          if (received.size >= count) resolve();
+          if (deliveries === failOnceAt) throw new Error('test: fail once, so the record is redelivered');
+        }
+      },
+    },
+  );
+  let timer: NodeJS.Timeout | undefined;
   try {
-    await consumer.subscribe({ topics: Object.values(topics), fromBeginning: true });
-    const done = new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(
-        () =>
-          reject(
-            new Error(`received ${received.size} of ${count} distinct records (${deliveries} deliveries)`),
-          ),
-        45_000,
-      );
-      consumer
-        .run({
-          eachMessage: async ({ topic, partition, message }) => {
-            deliveries++;
-            received.set(`${topic}/${partition}/${message.offset}`, {
-              topic,
-              partition,
-              offset: message.offset,
-              message,
-            });
-            if (received.size >= count) {
-              clearTimeout(timer);
-              resolve();
-            }
-            if (deliveries === failOnceAt) throw new Error('test: fail once, so the record is redelivered');
-          },
-        })
-        .catch(reject);
-    });
-    await done;
+    await Promise.race([
+      done,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () =>
+            reject(
+              new Error(`received ${received.size} of ${count} distinct records (${deliveries} deliveries)`),
+            ),
+          45_000,
+        );
+      }),
+    ]);
   } finally {
-    await consumer.disconnect();
+    clearTimeout(timer);
+    await reader.stop();
   }
   return [...received.values()];
 }
@@ -144,31 +148,22 @@ async function consumeAll(count: number, failOnceAt?: number): Promise<Received[
 describe('sendEvents on a real broker', () => {
   it('delivers decodable, keyed, co-partitioned records on the default partitioner’s partition', async () => {
     const codec = createEventCodec({ registry: bundledSchemaRegistry(), subjects: DEFAULT_SUBJECTS });
-    const partitioner = Partitioners.DefaultPartitioner();
-    const [metadata] = (await admin.fetchTopicMetadata({ topics: [topics.pushSent] })).topics;
-    const partitionMetadata = metadata!.partitions;
-    const partitionOf = (topic: string, key: string) =>
-      partitioner({ topic, partitionMetadata, message: { key, value: null } });
+    // Java's murmur2 partitioner (packages/kafka/src/partitioner.test.ts checks it against the producer's).
+    const partitionOf = (key: string) => partitionForKey(key, PARTITIONS);
 
     // Enough users that their keys cover every partition, so the placement check means something.
     const users: string[] = [];
     const covered = new Set<number>();
     for (let i = 0; covered.size < PARTITIONS || users.length < 4; i++) {
       users.push(`user-${i}`);
-      covered.add(
-        partitionOf(
-          topics.pushSent,
-          eventKey({ app_id: `app-${((i % 2) + 1).toString()}`, user_id: `user-${i}` }),
-        ),
-      );
+      covered.add(partitionOf(eventKey({ app_id: `app-${((i % 2) + 1).toString()}`, user_id: `user-${i}` })));
     }
     const inputs = inputsFor(users);
 
-    const producer = kafka.producer();
+    const producer = createRecordProducer(kafka, { idempotent: false });
     await producer.connect();
     try {
-      const metadataOut = await sendEvents(producer, codec, topics, inputs, { batchSize: 10 });
-      expect(metadataOut.every((m) => m.errorCode === 0)).toBe(true);
+      await sendEvents(producer, codec, topics, inputs, { batchSize: 10 });
     } finally {
       await producer.disconnect();
     }
@@ -186,7 +181,7 @@ describe('sendEvents on a real broker', () => {
       if (!result.ok) throw new Error(`${topic}@${partition}: ${result.reason} ${result.detail}`);
       const key = message.key?.toString('utf8') ?? '';
       expect(key).toBe(eventKey(result.event));
-      expect(partition, `${topic} ${key}`).toBe(partitionOf(topic, key));
+      expect(partition, `${topic} ${key}`).toBe(partitionOf(key));
       partitionsByKey.set(key, (partitionsByKey.get(key) ?? new Set()).add(partition));
       decoded.push({ kind, event: result.event } as InputEvent);
     }

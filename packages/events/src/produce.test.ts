@@ -1,4 +1,3 @@
-import { Partitioners } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
 import { createEventCodec } from './codec.ts';
 import { sampleConsentChange, samplePushSent } from './fixtures.ts';
@@ -35,31 +34,5 @@ describe('producing', () => {
     expect(subjectsForTopics({ ...DEFAULT_TOPICS, appEvent: 'eu.app-event' }).appEvent).toBe(
       'eu.app-event-value',
     );
-  });
-});
-
-describe("kafkajs's default partitioner", () => {
-  // murmur2 values from Apache Kafka's UtilsTest.testMurmur2: the partition of a
-  // key must be the one Java producers pick, or co-partitioning breaks.
-  const JAVA_MURMUR2: [string, number][] = [
-    ['21', -973932308],
-    ['foobar', -790332482],
-    ['a-little-bit-long-string', -985981536],
-    ['abc', 479470107],
-  ];
-
-  it('picks toPositive(murmur2(key)) % partitions, as the Java client does', () => {
-    const partitioner = Partitioners.DefaultPartitioner();
-    const partitionMetadata = Array.from({ length: 7 }, (_, partitionId) => ({
-      partitionId,
-      leader: 0,
-      partitionErrorCode: 0,
-      replicas: [0],
-      isr: [0],
-    }));
-    for (const [key, hash] of JAVA_MURMUR2) {
-      const partition = partitioner({ topic: 't', partitionMetadata, message: { key, value: null } });
-      expect(partition, key).toBe((hash & 0x7fffffff) % 7);
-    }
   });
 });

@@ -1,8 +1,9 @@
-// Producing input records: key `<app_id>:<user_id>` and kafkajs's default
-// partitioner (murmur2, as Java's), so every record of one user lands on the
-// same partition number of every (equally partitioned) input topic: the
-// co-partitioning the pipeline relies on (SPEC 2). Never pass explicit partitions.
-import type { CompressionTypes, Message, Producer, RecordMetadata, TopicMessages } from 'kafkajs';
+// Producing input records: key `<app_id>:<user_id>` and Kafka's default
+// partitioner (murmur2, as Java's: @optout/kafka's producer), so every record
+// of one user lands on the same partition number of every (equally
+// partitioned) input topic: the co-partitioning the pipeline relies on
+// (SPEC 2). Never pass explicit partitions.
+import type { OutgoingRecord, RecordProducer, TopicRecords } from '@optout/kafka';
 import type { EventCodec } from './codec.ts';
 import type { EventKind, EventOf, InputEvent } from './types.ts';
 
@@ -26,13 +27,7 @@ export async function toMessage<K extends EventKind>(
 }
 
 export interface SendEventsOptions {
-  /** kafkajs acks (default -1: all in-sync replicas). */
-  acks?: number;
-  /** kafkajs compression (default none). */
-  compression?: CompressionTypes;
-  /** Broker wait for acks, ms (kafkajs default 30 s). */
-  timeout?: number;
-  /** Messages per sendBatch request (default 5,000). */
+  /** Records per sendBatch request (default 5,000). Acks are the producer's (createRecordProducer). */
   batchSize?: number;
 }
 
@@ -42,36 +37,28 @@ export interface SendEventsOptions {
  * validateEvent first if invalid records must not reach the topics.
  */
 export async function sendEvents(
-  producer: Producer,
+  producer: Pick<RecordProducer, 'sendBatch'>,
   codec: EventCodec,
   topics: Readonly<Record<EventKind, string>>,
   events: readonly InputEvent[],
   options: SendEventsOptions = {},
-): Promise<RecordMetadata[]> {
+): Promise<void> {
   const batchSize = options.batchSize ?? 5_000;
   await codec.prepareEncode([...new Set(events.map((input) => input.kind))]);
-  const results: RecordMetadata[] = [];
   for (let start = 0; start < events.length; start += batchSize) {
-    const byTopic = new Map<string, Message[]>();
+    const byTopic = new Map<string, OutgoingRecord[]>();
     for (const input of events.slice(start, start + batchSize)) {
       const topic = topics[input.kind];
-      let messages = byTopic.get(topic);
-      if (!messages) {
-        messages = [];
-        byTopic.set(topic, messages);
+      let records = byTopic.get(topic);
+      if (!records) {
+        records = [];
+        byTopic.set(topic, records);
       }
-      messages.push({ key: eventKey(input.event), value: encodeInput(codec, input) });
+      records.push({ key: eventKey(input.event), value: encodeInput(codec, input) });
     }
-    const topicMessages: TopicMessages[] = Array.from(byTopic, ([topic, messages]) => ({ topic, messages }));
-    const sent = await producer.sendBatch({
-      topicMessages,
-      ...(options.acks !== undefined && { acks: options.acks }),
-      ...(options.compression !== undefined && { compression: options.compression }),
-      ...(options.timeout !== undefined && { timeout: options.timeout }),
-    });
-    results.push(...sent);
+    const batches: TopicRecords[] = Array.from(byTopic, ([topic, records]) => ({ topic, records }));
+    await producer.sendBatch(batches);
   }
-  return results;
 }
 
 function encodeInput(codec: EventCodec, input: InputEvent): Buffer {

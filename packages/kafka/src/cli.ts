@@ -1,5 +1,6 @@
 // `npm run topics`: creates the input, control and dead-letter topics.
 import { inputTopics, kafkaShape, loadConfigOrExit, parseEnv, positiveInt } from '@optout/config';
+import { createAdmin } from './admin.ts';
 import { createKafka } from './client.ts';
 import { kafkaConnection } from './connection.ts';
 import { ensureTopics } from './topics.ts';
@@ -7,7 +8,7 @@ import { ensureTopics } from './topics.ts';
 const config = loadConfigOrExit(() => parseEnv({ ...kafkaShape, TOPIC_PARTITIONS: positiveInt(4) }));
 
 async function main() {
-  const admin = createKafka({ ...kafkaConnection(config), clientId: 'optout-topics' }).admin();
+  const admin = createAdmin(createKafka({ ...kafkaConnection(config), clientId: 'optout-topics' }));
   await admin.connect();
   try {
     const report = await ensureTopics(admin, {

@@ -77,7 +77,8 @@ interface Pending {
   done: { resolve: (committed: boolean) => void; reject: (error: unknown) => void };
 }
 
-const toRecordBatch = (batch: Batch): RecordBatch => ({
+/** A kafkajs batch as the project's RecordBatch (also used by topic-reader.ts). */
+export const toRecordBatch = (batch: Batch): RecordBatch => ({
   topic: batch.topic,
   partition: batch.partition,
   highWatermark: batch.highWatermark,

@@ -1,3 +1,12 @@
+export {
+  createAdmin,
+  type GroupDescription,
+  type GroupTopicOffsets,
+  type KafkaAdmin,
+  type NewTopic,
+  type PartitionOffsets,
+  type TopicMetadata,
+} from './admin.ts';
 export { CO_PARTITIONED, CoPartitioningError, coPartitionedAssigner, dealPartitions } from './assigner.ts';
 export { createKafka, type KafkaClientOptions } from './client.ts';
 export {
@@ -40,7 +49,16 @@ export {
   isMessageTooLarge,
   type OutgoingRecord,
   type RecordProducer,
+  type RecordProducerOptions,
+  type TopicRecords,
 } from './producer.ts';
+export {
+  readTopic,
+  startTopicReader,
+  type TopicReader,
+  type TopicReaderOptions,
+  type TopicRecord,
+} from './topic-reader.ts';
 export {
   checkCoPartitioned,
   ensureTopics,

@@ -1,27 +1,57 @@
 // A producer behind the project's own small interface, so that nothing outside
 // packages/kafka depends on kafkajs types. Records are partitioned by key with
 // Kafka's default (murmur2, Java-compatible) partitioner.
-import { type Kafka, Partitioners, type Producer } from 'kafkajs';
+import { type Kafka, type Message, Partitioners, type Producer } from 'kafkajs';
 import type { RecordHeaders } from './consumer.ts';
 
 export interface OutgoingRecord {
   key: Buffer | string | null;
   value: Buffer | string | null;
   headers?: RecordHeaders;
+  /**
+   * Only to put a record where its key does not belong (tests of misplaced
+   * records): without it the key decides, which is what co-partitioning needs.
+   */
+  partition?: number;
+}
+
+/** Records for one topic, in the order they are to be written. */
+export interface TopicRecords {
+  topic: string;
+  records: readonly OutgoingRecord[];
 }
 
 export interface RecordProducer {
   connect(): Promise<void>;
   disconnect(): Promise<void>;
-  /** Sends and waits for every in-sync replica (acks = all). */
+  /** Sends and waits for the acknowledgement (every in-sync replica unless `acks: 'leader'`). */
   send(topic: string, records: readonly OutgoingRecord[]): Promise<void>;
+  /** Several topics at once (one request per broker); acknowledged like send. */
+  sendBatch(batches: readonly TopicRecords[]): Promise<void>;
   /** Connection state changes, e.g. for readiness. */
   onConnectionChange(listener: (connected: boolean) => void): void;
 }
 
-export function createRecordProducer(kafka: Kafka, options: { idempotent?: boolean } = {}): RecordProducer {
+export interface RecordProducerOptions {
+  /** No duplicates or reordering from the producer's own retries (default true); needs acks 'all'. */
+  idempotent?: boolean;
+  /** 'all' in-sync replicas (default) or the 'leader' only: faster, loses records with a leader. */
+  acks?: 'all' | 'leader';
+}
+
+const toMessage = (r: OutgoingRecord): Message => ({
+  key: r.key,
+  value: r.value,
+  ...(r.headers ? { headers: r.headers } : {}),
+  ...(r.partition !== undefined ? { partition: r.partition } : {}),
+});
+
+export function createRecordProducer(kafka: Kafka, options: RecordProducerOptions = {}): RecordProducer {
+  const idempotent = options.idempotent ?? true;
+  const acks = options.acks === 'leader' ? 1 : -1;
+  if (idempotent && acks !== -1) throw new Error("an idempotent producer needs acks 'all'");
   const producer: Producer = kafka.producer({
-    idempotent: options.idempotent ?? true,
+    idempotent,
     allowAutoTopicCreation: false,
     createPartitioner: Partitioners.DefaultPartitioner,
   });
@@ -29,14 +59,12 @@ export function createRecordProducer(kafka: Kafka, options: { idempotent?: boole
     connect: () => producer.connect(),
     disconnect: () => producer.disconnect(),
     async send(topic, records) {
-      await producer.send({
-        topic,
-        acks: -1,
-        messages: records.map((r) => ({
-          key: r.key,
-          value: r.value,
-          ...(r.headers ? { headers: r.headers } : {}),
-        })),
+      await producer.send({ topic, acks, messages: records.map(toMessage) });
+    },
+    async sendBatch(batches) {
+      await producer.sendBatch({
+        acks,
+        topicMessages: batches.map(({ topic, records }) => ({ topic, messages: records.map(toMessage) })),
       });
     },
     onConnectionChange(listener) {

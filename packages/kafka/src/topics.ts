@@ -1,8 +1,11 @@
 // Creates the pipeline's topics and refuses to go on when existing ones break
 // co-partitioning: the four inputs and the control topic must all have the same
 // number of partitions, or one user's records would meet on different instances.
-import type { Admin, ITopicConfig } from 'kafkajs';
+import type { KafkaAdmin, NewTopic } from './admin.ts';
 import { CoPartitioningError } from './assigner.ts';
+
+/** The admin calls these need: a KafkaAdmin (createAdmin) has them. */
+type TopicAdmin = Pick<KafkaAdmin, 'listTopics' | 'fetchTopicMetadata' | 'createTopics'>;
 
 export interface TopicPlan {
   /** The four input topics and the control topic: co-partitioned. */
@@ -17,7 +20,10 @@ export interface TopicReport {
   existing: Record<string, number>;
 }
 
-export async function partitionCounts(admin: Admin, topics: string[]): Promise<Record<string, number>> {
+export async function partitionCounts(
+  admin: Pick<TopicAdmin, 'listTopics' | 'fetchTopicMetadata'>,
+  topics: string[],
+): Promise<Record<string, number>> {
   const known = new Set(await admin.listTopics());
   const present = topics.filter((t) => known.has(t));
   if (present.length === 0) return {};
@@ -41,7 +47,7 @@ export function checkCoPartitioned(counts: Record<string, number>, expected?: nu
   }
 }
 
-export async function ensureTopics(admin: Admin, plan: TopicPlan): Promise<TopicReport> {
+export async function ensureTopics(admin: TopicAdmin, plan: TopicPlan): Promise<TopicReport> {
   const all = [...plan.coPartitioned, plan.dlq];
   const existing = await partitionCounts(admin, all);
   const coExisting = Object.fromEntries(
@@ -51,7 +57,7 @@ export async function ensureTopics(admin: Admin, plan: TopicPlan): Promise<Topic
   const partitions = Object.values(coExisting)[0] ?? plan.partitions;
   checkCoPartitioned(coExisting, partitions);
   const replicationFactor = plan.replicationFactor ?? 1;
-  const missing: ITopicConfig[] = all
+  const missing: NewTopic[] = all
     .filter((t) => !(t in existing))
     .map((topic) => ({ topic, numPartitions: partitions, replicationFactor }));
   if (missing.length > 0) await admin.createTopics({ topics: missing, waitForLeaders: true });

@@ -1,5 +1,5 @@
 // Sending simulated records to Kafka: valid events through the event package's
-// codec (Avro, Confluent wire format, key `<app_id>:<user_id>`, kafkajs's default
+// codec (Avro, Confluent wire format, key `<app_id>:<user_id>`, Kafka's default
 // partitioner); malformed records raw, as a broken producer would. The model
 // knows nothing about Kafka; this file knows nothing about opt-outs.
 import {
@@ -14,8 +14,13 @@ import {
   type SchemaRegistryOptions,
   subjectsForTopics,
 } from '@optout/events';
-import { createKafka, type KafkaConnection } from '@optout/kafka';
-import type { Message, Producer, TopicMessages } from 'kafkajs';
+import {
+  createKafka,
+  createRecordProducer,
+  type KafkaConnection,
+  type OutgoingRecord,
+  type TopicRecords,
+} from '@optout/kafka';
 import type { SimRecord } from './model/malformed.ts';
 
 /** Brokers plus TLS / SASL (`kafkaConnection(config)` from @optout/kafka). */
@@ -24,7 +29,7 @@ export interface SenderOptions extends KafkaConnection {
   topics: Readonly<Record<EventKind, string>>;
   /** SCHEMA_REGISTRY_* (`schemaRegistryConnection(config)`); the bundled manifest without a URL. */
   registry?: SchemaRegistryOptions;
-  /** kafkajs acks: -1 all in-sync replicas (default), 1 leader only. */
+  /** Kafka acks: -1 all in-sync replicas (default), 1 leader only. */
   acks?: number;
   /** sendBatch requests in flight at once (default 2): generation of the next batch overlaps the send. */
   maxInFlight?: number;
@@ -58,22 +63,22 @@ function encodeInput(codec: EventCodec, input: InputEvent): Buffer {
   }
 }
 
-/** The Kafka messages of a batch, grouped by topic. Counts into `totals`. */
-export function toTopicMessages(
+/** The Kafka records of a batch, grouped by topic. Counts into `totals`. */
+export function toTopicRecords(
   codec: EventCodec,
   topics: Readonly<Record<EventKind, string>>,
   records: readonly SimRecord[],
   totals: SendTotals,
-): TopicMessages[] {
-  const byTopic = new Map<string, Message[]>();
-  const push = (topic: string, message: Message) => {
+): TopicRecords[] {
+  const byTopic = new Map<string, OutgoingRecord[]>();
+  const push = (topic: string, record: { key: string; value: Buffer }) => {
     let list = byTopic.get(topic);
     if (!list) {
       list = [];
       byTopic.set(topic, list);
     }
-    list.push(message);
-    totals.bytes += (message.value as Buffer).length;
+    list.push(record);
+    totals.bytes += record.value.length;
   };
   for (const record of records) {
     if (record.kind === 'malformed') {
@@ -85,7 +90,7 @@ export function toTopicMessages(
       push(topics[record.kind], { key: eventKey(record.event), value: encodeInput(codec, record) });
     }
   }
-  return Array.from(byTopic, ([topic, messages]) => ({ topic, messages }));
+  return Array.from(byTopic, ([topic, list]) => ({ topic, records: list }));
 }
 
 export async function createSender(options: SenderOptions): Promise<Sender> {
@@ -103,7 +108,11 @@ export async function createSender(options: SenderOptions): Promise<Sender> {
     clientId: options.clientId ?? 'optout-simulator',
   });
   // The default partitioner (murmur2, like Java's): co-partitioning by key (SPEC 2).
-  const producer: Producer = kafka.producer({ allowAutoTopicCreation: false });
+  // Not idempotent (as ever): --acks 1 rules it out, and ingest absorbs duplicates anyway.
+  const producer = createRecordProducer(kafka, {
+    idempotent: false,
+    acks: options.acks === 1 ? 'leader' : 'all',
+  });
   await producer.connect();
   const maxInFlight = Math.max(1, options.maxInFlight ?? 2);
   const inFlight = new Set<Promise<void>>();
@@ -115,13 +124,10 @@ export async function createSender(options: SenderOptions): Promise<Sender> {
     async send(records) {
       if (failure) throw failure;
       if (records.length === 0) return;
-      const topicMessages = toTopicMessages(codec, options.topics, records, totals);
-      const request = producer
-        .sendBatch({ topicMessages, acks: options.acks ?? -1 })
-        .then(() => undefined)
-        .catch((error: unknown) => {
-          failure ??= error;
-        });
+      const batches = toTopicRecords(codec, options.topics, records, totals);
+      const request = producer.sendBatch(batches).catch((error: unknown) => {
+        failure ??= error;
+      });
       const tracked = request.finally(() => inFlight.delete(tracked));
       inFlight.add(tracked);
       while (inFlight.size >= maxInFlight) await Promise.race(inFlight);

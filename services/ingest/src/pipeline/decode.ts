@@ -11,22 +11,17 @@ import {
   parseControl,
 } from '@optout/events';
 import { type ConsumedRecord, keyHash } from '@optout/kafka';
+import type { AdmittedEvent } from '../state/affected.ts';
 import { dlq, ok, type StepResult } from './results.ts';
-
-export interface DecodedEvent {
-  input: InputEvent;
-  /** Kafka's (positive) murmur2 of the key: the partition is keyHash % partitions. */
-  keyHash: number;
-  userKey: string;
-}
 
 export function decodeRecord(
   codec: EventCodec,
   kind: EventKind,
+  topic: string,
   record: ConsumedRecord,
   partition: number,
   partitionCount: number,
-): StepResult<DecodedEvent> {
+): StepResult<AdmittedEvent> {
   if (record.value !== null && record.value.length > MAX_RECORD_BYTES)
     return dlq(
       'too_large',
@@ -39,13 +34,14 @@ export function decodeRecord(
   const key = record.key?.toString('utf8');
   if (key !== userKey)
     return dlq('wrong_key', `key ${JSON.stringify(key ?? null)} is not ${JSON.stringify(userKey)}`);
-  const hash = keyHash(userKey);
+  // The key's bytes are the user key's UTF-8: hash them as they came.
+  const hash = keyHash(record.key!);
   if (hash % partitionCount !== partition)
     return dlq(
       'wrong_partition',
       `key ${JSON.stringify(userKey)} belongs in partition ${hash % partitionCount}, not ${partition}`,
     );
-  return ok({ input: { kind, event } as InputEvent, keyHash: hash, userKey });
+  return ok({ input: { kind, event } as InputEvent, keyHash: hash, userKey, topic });
 }
 
 export interface DecodedControl {

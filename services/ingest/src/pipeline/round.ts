@@ -187,10 +187,10 @@ function decodeBatch(batch: RecordBatch, part: PartitionRound, deps: RoundDeps):
       }
       continue;
     }
-    const result = decodeRecord(deps.codec, kind, record, batch.partition, deps.partitionCount);
+    const result = decodeRecord(deps.codec, kind, batch.topic, record, batch.partition, deps.partitionCount);
     if (result.type === 'dlq') refuse(record, result);
     else if (result.type === 'ok') {
-      part.events.push({ ...result.value, topic: batch.topic });
+      part.events.push(result.value);
       decoded++;
     }
   }

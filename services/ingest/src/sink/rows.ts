@@ -61,40 +61,38 @@ export class EventRows {
   add(e: AdmittedEvent): void {
     const { input } = e;
     const ev = input.event;
-    const common = {
-      app_id: ev.app_id,
-      user_id: ev.user_id,
-      event_id: ev.event_id,
-      occurred_at: seconds(ev.occurred_at),
-      occurred_at_ms: ev.occurred_at,
-    };
-    const seen = { observed_at_ms: ev.occurred_at, event_id: ev.event_id };
+    // Object literals written out in full (no spreads): this runs once per event.
+    const app_id = ev.app_id;
+    const user_id = ev.user_id;
+    const event_id = ev.event_id;
+    const occurred_at_ms = ev.occurred_at;
+    const occurred_at = seconds(occurred_at_ms);
     const first = this.firstSeen.get(e.userKey);
-    if (!first || ev.occurred_at < first.seen_at_ms)
-      this.firstSeen.set(e.userKey, { app_id: ev.app_id, user_id: ev.user_id, seen_at_ms: ev.occurred_at });
+    if (!first) this.firstSeen.set(e.userKey, { app_id, user_id, seen_at_ms: occurred_at_ms });
+    else if (occurred_at_ms < first.seen_at_ms) first.seen_at_ms = occurred_at_ms;
     switch (input.kind) {
       case 'pushSent': {
         const p: PushSent = input.event;
         this.raw_push.add({
-          ...common,
+          app_id,
+          user_id,
+          event_id,
+          occurred_at,
+          occurred_at_ms,
           message_id: p.message_id,
           campaign_id: p.campaign_id,
           campaign_name: p.campaign_name,
           platform: p.platform,
         });
         if (p.campaign_id !== null) {
-          this.campaign_reach.add({
-            app_id: p.app_id,
-            campaign_id: p.campaign_id,
-            sent_at: seconds(p.occurred_at),
-            user_id: p.user_id,
-          });
+          this.campaign_reach.add({ app_id, campaign_id: p.campaign_id, sent_at: occurred_at, user_id });
           if (p.campaign_name !== null)
             this.campaign_names.add({
-              app_id: p.app_id,
+              app_id,
               campaign_id: p.campaign_id,
               campaign_name: p.campaign_name,
-              ...seen,
+              observed_at_ms: occurred_at_ms,
+              event_id,
             });
         }
         return;
@@ -102,7 +100,11 @@ export class EventRows {
       case 'campaignInteraction': {
         const c: CampaignInteraction = input.event;
         this.raw_interaction.add({
-          ...common,
+          app_id,
+          user_id,
+          event_id,
+          occurred_at,
+          occurred_at_ms,
           campaign_id: c.campaign_id,
           campaign_name: c.campaign_name,
           message_id: c.message_id,
@@ -110,22 +112,32 @@ export class EventRows {
         });
         if (c.campaign_name !== null)
           this.campaign_names.add({
-            app_id: c.app_id,
+            app_id,
             campaign_id: c.campaign_id,
             campaign_name: c.campaign_name,
-            ...seen,
+            observed_at_ms: occurred_at_ms,
+            event_id,
           });
         return;
       }
       case 'appEvent': {
         const a: AppEvent = input.event;
-        this.raw_app_event.add({ ...common, event_name: a.event_name, external_id: a.external_id });
+        this.raw_app_event.add({
+          app_id,
+          user_id,
+          event_id,
+          occurred_at,
+          occurred_at_ms,
+          event_name: a.event_name,
+          external_id: a.external_id,
+        });
         if (a.external_id !== null)
           this.user_external_ids.add({
-            app_id: a.app_id,
-            user_id: a.user_id,
+            app_id,
+            user_id,
             external_id: a.external_id,
-            ...seen,
+            observed_at_ms: occurred_at_ms,
+            event_id,
           });
         return;
       }
@@ -133,7 +145,11 @@ export class EventRows {
         const c: ConsentChange = input.event;
         const identifiers = identifiersJson(c.identifiers);
         this.raw_consent.add({
-          ...common,
+          app_id,
+          user_id,
+          event_id,
+          occurred_at,
+          occurred_at_ms,
           key_hash: e.keyHash,
           channel: c.channel,
           status: c.status,
@@ -145,21 +161,28 @@ export class EventRows {
           kafka_partitions: this.partitions,
           kafka_partition: e.keyHash % this.partitions,
           key_hash: e.keyHash,
-          app_id: c.app_id,
-          user_id: c.user_id,
+          app_id,
+          user_id,
           channel: c.channel,
-          occurred_at_ms: c.occurred_at,
+          occurred_at_ms,
           status: c.status,
         });
         if (c.external_id !== null)
           this.user_external_ids.add({
-            app_id: c.app_id,
-            user_id: c.user_id,
+            app_id,
+            user_id,
             external_id: c.external_id,
-            ...seen,
+            observed_at_ms: occurred_at_ms,
+            event_id,
           });
-        if (Object.keys(c.identifiers).length > 0)
-          this.user_identifiers.add({ app_id: c.app_id, user_id: c.user_id, identifiers, ...seen });
+        if (identifiers !== '{}')
+          this.user_identifiers.add({
+            app_id,
+            user_id,
+            identifiers,
+            observed_at_ms: occurred_at_ms,
+            event_id,
+          });
         return;
       }
     }

@@ -83,6 +83,7 @@ export function findWork(state: PartitionState, events: readonly AdmittedEvent[]
       if (consentLate.has(e)) countLate(e.topic);
       continue;
     }
+    if (!index.has(e.keyHash)) continue; // no consent change known: no opt-out to change
     // Opt-outs this event precedes: their "before" windows change.
     const after = index.optOutsIn(e.keyHash, at + 1, at + MAX_WINDOW_MS);
     if (after.length > 0) {

@@ -38,6 +38,11 @@ export class ConsentIndex {
     return this.byKey.size;
   }
 
+  /** Whether anything is known under the hash: most users have no consent changes. */
+  has(keyHash: number): boolean {
+    return this.byKey.has(keyHash);
+  }
+
   /** Adds a change; returns false when an identical one is there already. */
   add(keyHash: number, t: number, channel: Channel, status: ConsentStatus): boolean {
     const code = encode(t, channel, status);

@@ -1,0 +1,111 @@
+// The admin calls the project makes (topics, offsets, consumer groups) behind
+// its own interface, so nothing outside packages/kafka depends on the client
+// library: replacing kafkajs means reimplementing createAdmin, not its callers.
+// Names follow kafkajs' admin (close to Kafka's own Admin client), so today's
+// implementation is a thin mapping; only the fields the project reads are kept.
+import type { KafkaClient } from './consumer.ts';
+
+export interface NewTopic {
+  topic: string;
+  numPartitions?: number;
+  replicationFactor?: number;
+}
+
+export interface TopicMetadata {
+  name: string;
+  partitions: { partitionId: number; leader: number; replicas: number[]; isr: number[] }[];
+}
+
+/** One partition's offsets: `low` the first kept, `high` the next to be written (offset = high). */
+export interface PartitionOffsets {
+  partition: number;
+  offset: string;
+  high: string;
+  low: string;
+}
+
+/** A group's committed offsets on one topic; `-1` where it has committed nothing. */
+export interface GroupTopicOffsets {
+  topic: string;
+  partitions: { partition: number; offset: string }[];
+}
+
+export interface GroupDescription {
+  groupId: string;
+  /** Kafka's group state: Empty, PreparingRebalance, CompletingRebalance, Stable or Dead. */
+  state: string;
+  /** The partition assignor the members agreed on (ours: CO_PARTITIONED). */
+  protocol: string;
+  members: { memberId: string; clientId: string; clientHost: string }[];
+}
+
+export interface KafkaAdmin {
+  connect(): Promise<void>;
+  disconnect(): Promise<void>;
+  listTopics(): Promise<string[]>;
+  /** Resolves false when every topic already existed. */
+  createTopics(options: { topics: NewTopic[]; waitForLeaders?: boolean; timeout?: number }): Promise<boolean>;
+  /** Raises each topic's partition count to `count` (Kafka never lowers it). */
+  createPartitions(options: { topicPartitions: { topic: string; count: number }[] }): Promise<boolean>;
+  deleteTopics(options: { topics: string[]; timeout?: number }): Promise<void>;
+  fetchTopicMetadata(options: { topics: string[] }): Promise<{ topics: TopicMetadata[] }>;
+  fetchTopicOffsets(topic: string): Promise<PartitionOffsets[]>;
+  fetchOffsets(options: { groupId: string; topics: string[] }): Promise<GroupTopicOffsets[]>;
+  /** Moves a group with no active member back to the start (or end) of a topic. */
+  resetOffsets(options: { groupId: string; topic: string; earliest: boolean }): Promise<void>;
+  describeGroups(groupIds: string[]): Promise<{ groups: GroupDescription[] }>;
+  /** Rejects if a group cannot be deleted (e.g. it still has members). */
+  deleteGroups(groupIds: string[]): Promise<void>;
+}
+
+export function createAdmin(kafka: KafkaClient): KafkaAdmin {
+  const admin = kafka.admin();
+  return {
+    connect: () => admin.connect(),
+    disconnect: () => admin.disconnect(),
+    listTopics: () => admin.listTopics(),
+    createTopics: (options) => admin.createTopics(options),
+    createPartitions: (options) => admin.createPartitions(options),
+    deleteTopics: (options) => admin.deleteTopics(options),
+    async fetchTopicMetadata(options) {
+      const { topics } = await admin.fetchTopicMetadata(options);
+      return {
+        topics: topics.map(({ name, partitions }) => ({
+          name,
+          partitions: partitions.map(({ partitionId, leader, replicas, isr }) => ({
+            partitionId,
+            leader,
+            replicas,
+            isr,
+          })),
+        })),
+      };
+    },
+    async fetchTopicOffsets(topic) {
+      const offsets = await admin.fetchTopicOffsets(topic);
+      return offsets.map(({ partition, offset, high, low }) => ({ partition, offset, high, low }));
+    },
+    async fetchOffsets(options) {
+      const committed = await admin.fetchOffsets(options);
+      return committed.map(({ topic, partitions }) => ({
+        topic,
+        partitions: partitions.map(({ partition, offset }) => ({ partition, offset })),
+      }));
+    },
+    resetOffsets: (options) => admin.resetOffsets(options),
+    async describeGroups(groupIds) {
+      const { groups } = await admin.describeGroups(groupIds);
+      return {
+        groups: groups.map(({ groupId, state, protocol, members }) => ({
+          groupId,
+          state,
+          protocol,
+          members: members.map(({ memberId, clientId, clientHost }) => ({ memberId, clientId, clientHost })),
+        })),
+      };
+    },
+    async deleteGroups(groupIds) {
+      await admin.deleteGroups(groupIds);
+    },
+  };
+}
