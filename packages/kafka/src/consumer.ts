@@ -48,13 +48,24 @@ export interface Round {
    * (its offsets would not commit anyway).
    */
   heartbeat(): Promise<void>;
+  /** Resolves once every earlier round is written and committed. */
+  drain(): Promise<void>;
+}
+
+/** A round whose CPU work is done: what is left is writing it. */
+export interface PreparedRound {
+  /** Resolves when everything the round produced is durable; then its offsets are committed. */
+  write(): Promise<void>;
 }
 
 export interface RoundHandler {
   /** After every join, with this member's partition numbers, before any round of them. */
   onAssignment(partitions: number[]): void;
-  /** Resolves when everything the round produced is durable; then its offsets are committed. */
-  onRound(round: Round): Promise<void>;
+  /**
+   * The CPU stage of a round: decoding, state, building rows. May read, must not
+   * write: the next round may be prepared while this one is written.
+   */
+  prepare(round: Round): Promise<PreparedRound>;
   /** kafkajs crashed (it restarts when the error is retriable): state in memory may be stale. */
   onCrash(error: Error, restarting: boolean): void;
 }
@@ -198,8 +209,11 @@ export class CoPartitionedConsumer {
           this.lastAliveAt = Date.now();
           await members[0]!.heartbeat();
         },
+        // Rounds are serial here: nothing earlier is in flight.
+        drain: async () => {},
       };
-      await this.handler.onRound(round);
+      const prepared = await this.handler.prepare(round);
+      await prepared.write();
       // Only now is everything the round produced durable: commit past it.
       await this.consumer.commitOffsets(
         members.map(({ batch }) => ({

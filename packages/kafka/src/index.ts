@@ -22,6 +22,7 @@ export {
   CoPartitionedConsumer,
   type CoPartitionedConsumerOptions,
   type KafkaClient,
+  type PreparedRound,
   type RecordBatch,
   type RecordHeaders,
   type Round,

@@ -23,6 +23,11 @@ export const ingestShape = {
     .enum(['true', 'false'])
     .default('true')
     .transform((v) => v === 'true'),
+  /**
+   * Events of recently read histories each partition keeps in memory, so that
+   * the same users are not read back round after round (about 40 bytes each).
+   */
+  INGEST_CACHE_EVENTS_PER_PARTITION: z.coerce.number().int().min(0).default(250_000),
   /** An erasure whose mutations are not done after this long reads `failed` (and is still waited for). */
   ERASURE_DEADLINE_MS: positiveInt(10 * 60_000),
   /** How often the topics' partition counts are checked against the ones at start-up. */

@@ -117,6 +117,7 @@ export async function startIngest(config: IngestConfig): Promise<IngestHandle> {
     maxBytesPerPartition: config.INGEST_MAX_BYTES_PER_PARTITION,
     sessionTimeoutMs: config.INGEST_SESSION_TIMEOUT_MS,
     erasureDeadlineMs: config.ERASURE_DEADLINE_MS,
+    cachedEventsPerPartition: config.INGEST_CACHE_EVENTS_PER_PARTITION,
     onFatal: (error) => reportFatal(error),
     checkPartitionCount,
   });

@@ -120,6 +120,9 @@ export interface StateStats {
   users: number;
   consentChanges: number;
   erasedUsers: number;
+  /** Users and events in the partitions' history caches. */
+  cachedUsers: number;
+  cachedEvents: number;
 }
 
 export function registerStateGauges(registry: Registry, stats: () => StateStats): void {

@@ -82,6 +82,14 @@ export const querySchemas = {
       format: enumParam(['csv', 'ndjson'], 'File format of the export').default('csv'),
     })
     .strict(),
+  exposure: z
+    .object({
+      ...commonParams,
+      window_days: intParam(1, 30, 7, 'Count the pushes of each user-day in the days before it'),
+      max_bucket: intParam(1, 50, 10, 'Buckets 0..max_bucket-1, then "max_bucket+"'),
+    })
+    .strict(),
+  winback: z.object({ ...commonParams }).strict(),
 } as const;
 
 export type QuerySchemas = typeof querySchemas;

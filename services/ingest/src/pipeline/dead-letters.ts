@@ -3,7 +3,6 @@
 // sends its dead letters before its offsets are committed, so a crash can send
 // one twice (the dlq.source.* headers identify it) but never loses one.
 import {
-  type DeadLetter,
   type DeadLetterReason,
   deadLetterMessage,
   type RecordHeaders,
@@ -25,8 +24,6 @@ export interface RefusedRecord {
 }
 
 export class DeadLetters {
-  private letters: DeadLetter[] = [];
-
   constructor(
     private readonly o: {
       producer: RecordProducer;
@@ -37,22 +34,8 @@ export class DeadLetters {
     },
   ) {}
 
-  add(record: RefusedRecord): void {
-    this.letters.push(record);
-  }
-
-  get pending(): number {
-    return this.letters.length;
-  }
-
-  has(reason: DeadLetterReason): boolean {
-    return this.letters.some((l) => l.reason === reason);
-  }
-
-  /** Sends what was added since the last flush; `heartbeat` runs between retries. */
-  async flush(heartbeat: () => Promise<void>): Promise<void> {
-    const letters = this.letters;
-    this.letters = [];
+  /** Sends a round's refused records; `heartbeat` runs between retries. */
+  async send(letters: readonly RefusedRecord[], heartbeat: () => Promise<void>): Promise<void> {
     if (letters.length === 0) return;
     const { metrics, logger } = this.o;
     await sendDeadLetters(

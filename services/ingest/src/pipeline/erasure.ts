@@ -93,36 +93,22 @@ export interface ErasureContext {
   heartbeat: Heartbeat;
 }
 
-/** Steps 1-3 above; the caller then recomputes every fact of the user. */
-export async function applyErasure(
+/**
+ * The in-memory half, when the round is prepared (after every earlier round is
+ * durable, so consent_index is complete): the partition stops admitting the
+ * user's events up to τ at once, forgets the user's history, and its index
+ * entry is rebuilt without the user's changes up to τ (the entry may be
+ * shared with users of the same key hash: theirs stay).
+ */
+export async function prepareErasure(
   state: PartitionState,
   control: DecodedControl,
   { sink, partitionCount, heartbeat }: ErasureContext,
 ): Promise<void> {
   const { message } = control;
   const through = Date.parse(message.requested_at);
-  const ledger = new TsvRows(TABLES.erased_users);
-  ledger.add({
-    app_id: message.app_id,
-    user_id: message.user_id,
-    key_hash: control.keyHash,
-    erased_through_ms: through,
-    job_id: message.job_id,
-    recorded_at: Math.floor(Date.now() / 1000),
-  });
-  await sink.insert(ledger, heartbeat);
   state.recordErasure(control.userKey, through);
-
-  for (const table of userDataTables())
-    await sink.command(
-      deletion(table as (typeof TABLES)[keyof typeof TABLES], control, through),
-      'erasure_delete',
-      heartbeat,
-    );
-  for (const statement of rederivations(control, through, partitionCount))
-    await sink.command(statement, 'erasure_rederive', heartbeat);
-
-  // The index entry of the key hash, without the erased user's changes up to τ.
+  state.histories.forget(control.userKey);
   const rows = await sink.select(
     sql`SELECT channel, occurred_at_ms, status FROM consent_index
         WHERE kafka_partitions = ${partitionCount} AND key_hash = ${control.keyHash}
@@ -138,6 +124,33 @@ export async function applyErasure(
       status: r.status as never,
     })),
   );
+}
+
+/** Steps 1-3 above, durably, before the round's events are written; then the round recomputes the user. */
+export async function writeErasure(
+  control: DecodedControl,
+  { sink, partitionCount, heartbeat }: ErasureContext,
+): Promise<void> {
+  const { message } = control;
+  const through = Date.parse(message.requested_at);
+  const ledger = new TsvRows(TABLES.erased_users);
+  ledger.add({
+    app_id: message.app_id,
+    user_id: message.user_id,
+    key_hash: control.keyHash,
+    erased_through_ms: through,
+    job_id: message.job_id,
+    recorded_at: Math.floor(Date.now() / 1000),
+  });
+  await sink.insert(ledger, heartbeat);
+  for (const table of userDataTables())
+    await sink.command(
+      deletion(table as (typeof TABLES)[keyof typeof TABLES], control, through),
+      'erasure_delete',
+      heartbeat,
+    );
+  for (const statement of rederivations(control, through, partitionCount))
+    await sink.command(statement, 'erasure_rederive', heartbeat);
   await writeJobStatus(sink, message, 'pending', '', heartbeat);
 }
 

@@ -15,7 +15,7 @@ import { ClickHouseSink, SinkStoppedError } from '../sink/clickhouse-sink.ts';
 import { PartitionStates } from '../state/partition-states.ts';
 import { DeadLetters } from './dead-letters.ts';
 import { ErasureJobs } from './erasure.ts';
-import { PartitionCountChanged, processRound } from './round.ts';
+import { PartitionCountChanged, prepareRound } from './round.ts';
 
 export interface PipelineOptions {
   kafka: KafkaClient;
@@ -31,6 +31,7 @@ export interface PipelineOptions {
   maxBytesPerPartition: number;
   sessionTimeoutMs: number;
   erasureDeadlineMs: number;
+  cachedEventsPerPartition: number;
   /** Called when the pipeline cannot go on (e.g. the topics were repartitioned under it). */
   onFatal: (error: Error) => void;
   /** Throws PartitionCountChanged when the topics' partition count is no longer partitionCount. */
@@ -52,6 +53,7 @@ export class IngestPipeline {
     this.states = new PartitionStates({
       sink: this.sink,
       partitionCount: o.partitionCount,
+      cachedEventsPerPartition: o.cachedEventsPerPartition,
       metrics: o.metrics,
       logger: o.logger,
     });
@@ -83,10 +85,18 @@ export class IngestPipeline {
         // Whatever this member held may have moved on elsewhere meanwhile.
         onAssignment: () => this.states.dropAll(),
         onCrash: () => this.states.dropAll(),
-        onRound: async (round) => {
+        prepare: async (round) => {
           if (this.stopping) throw new SinkStoppedError('stopping: round left uncommitted');
+          const failed = (error: unknown) => {
+            // Nothing of the round is committed; its partitions restore afresh.
+            this.states.drop(round.batches.map((b) => b.partition));
+            if (error instanceof PartitionCountChanged) o.onFatal(error);
+            else if (!(error instanceof SinkStoppedError))
+              o.logger.warn({ event: 'round_failed', err: error }, 'round failed; it will be redelivered');
+            throw error;
+          };
           try {
-            await processRound(round, {
+            const prepared = await prepareRound(round, {
               codec: o.codec,
               sink: this.sink,
               states: this.states,
@@ -99,13 +109,9 @@ export class IngestPipeline {
               partitionCount: o.partitionCount,
               checkPartitionCount: o.checkPartitionCount,
             });
+            return { write: () => prepared.write().catch(failed) };
           } catch (error) {
-            // Nothing of the round is committed; its partitions restore afresh.
-            this.states.drop(round.batches.map((b) => b.partition));
-            if (error instanceof PartitionCountChanged) o.onFatal(error);
-            else if (!(error instanceof SinkStoppedError))
-              o.logger.warn({ event: 'round_failed', err: error }, 'round failed; it will be redelivered');
-            throw error;
+            return failed(error);
           }
         },
       },

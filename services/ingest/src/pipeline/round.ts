@@ -1,13 +1,18 @@
 // One round: the batches of one fetch, across topics and partitions, turned
-// into durable rows. In this order, which is what makes it effectively once:
+// into durable rows, in two stages so that the next round can be prepared
+// while this one is written (the transport runs at most one of each at once).
 //
+// prepare (CPU, writes nothing):
 //   1. decode, validate, check key and partition; refused records -> dead letters
-//   2. erasures of the round (erasure.ts): ledger, deletions, re-derivations
-//   3. admit events (the ledger drops those of erased users up to τ)
-//   4. write the raw events and what single events imply        (idempotent)
-//   5. find the users whose facts can have changed (state/affected.ts)
-//   6. recompute their transitions from the raw events read back (recompute/)
-//   7. write the fact rows                  (versioned by evidence, idempotent)
+//   2. erasures: the partition stops admitting the user's events up to τ
+//   3. admit events (the ledger drops those of erased users up to τ) and build
+//      the rows of the raw events and of what single events imply
+//   4. find the users whose facts can have changed (state/affected.ts)
+// write (I/O, in order, after the previous round's write):
+//   5. dead letters; the erasures' ledger rows, deletions and re-derivations
+//   6. the raw and single-event rows                         (idempotent)
+//   7. recompute the affected transitions from the raw events read back
+//   8. the fact rows                       (versioned by evidence, idempotent)
 // and then the transport commits the round's offsets (packages/kafka).
 //
 // A crash anywhere redelivers the round. Every write is idempotent, and every
@@ -15,7 +20,7 @@
 // so a redelivered round writes the same rows again or rows that win over
 // them: nothing is lost and nothing counts twice, whatever happened before.
 import type { EventCodec, EventKind } from '@optout/events';
-import type { ConsumedRecord, RecordBatch, Round } from '@optout/kafka';
+import type { ConsumedRecord, PreparedRound, RecordBatch, Round } from '@optout/kafka';
 import type { Logger } from '@optout/observability';
 import type { IngestMetrics } from '../metrics.ts';
 import type { Select } from '../recompute/read.ts';
@@ -25,9 +30,9 @@ import { EventRows, FactRows } from '../sink/rows.ts';
 import { type AdmittedEvent, findWork, type UserWork, workFor } from '../state/affected.ts';
 import type { PartitionState } from '../state/partition-state.ts';
 import type { PartitionStates } from '../state/partition-states.ts';
-import type { DeadLetters } from './dead-letters.ts';
+import type { DeadLetters, RefusedRecord } from './dead-letters.ts';
 import { type DecodedControl, decodeControl, decodeRecord } from './decode.ts';
-import { applyErasure, type ErasureJobs } from './erasure.ts';
+import { type ErasureJobs, prepareErasure, writeErasure } from './erasure.ts';
 import type { StepResult } from './results.ts';
 
 export interface RoundDeps {
@@ -60,7 +65,7 @@ interface PartitionRound {
   controls: DecodedControl[];
 }
 
-export async function processRound(round: Round, deps: RoundDeps): Promise<void> {
+export async function prepareRound(round: Round, deps: RoundDeps): Promise<PreparedRound> {
   const { metrics, sink, codec } = deps;
   const timer = metrics.roundSeconds.startTimer();
   const heartbeat = round.heartbeat;
@@ -80,34 +85,33 @@ export async function processRound(round: Round, deps: RoundDeps): Promise<void>
     round.batches.filter((b) => deps.kindOf.has(b.topic)).flatMap((b) => b.records.map((r) => r.value)),
   );
   let records = 0;
+  const refused: RefusedRecord[] = [];
   for (const batch of round.batches) {
     records += batch.records.length;
     metrics.recordsIn.inc({ topic: batch.topic }, batch.records.length);
-    decodeBatch(batch, byPartition.get(batch.partition)!, deps);
+    decodeBatch(batch, byPartition.get(batch.partition)!, refused, deps);
     metrics.lag.set(
       { topic: batch.topic, partition: String(batch.partition) },
       Math.max(0, Number(batch.highWatermark) - Number(batch.lastOffset) - 1),
     );
   }
-  if (deps.deadLetters.has('wrong_partition')) await deps.checkPartitionCount();
-  await deps.deadLetters.flush(heartbeat);
+  if (refused.some((r) => r.reason === 'wrong_partition')) await deps.checkPartitionCount();
 
-  // 2-3. Erasures, then admission through the ledger.
+  // 2-3. Erasures, then admission through the ledger, and the rows of what is admitted.
   const work = new Map<string, UserWork>();
   const stateOf = new Map<string, PartitionState>();
-  for (const { state, controls } of byPartition.values()) {
-    for (const control of controls) {
-      await applyErasure(state, control, { sink, partitionCount: deps.partitionCount, heartbeat });
-      const { app_id, user_id } = control.message;
-      workFor(work, {
-        appId: app_id,
-        userId: user_id,
-        userKey: control.userKey,
-        keyHash: control.keyHash,
-      }).dirt.all = true;
-      stateOf.set(control.userKey, state);
-      deps.erasureJobs.track(control.message);
-    }
+  const controls = [...byPartition.values()].flatMap((p) =>
+    p.controls.map((c) => ({ control: c, state: p.state })),
+  );
+  // An erasure reads consent_index: every earlier round must be durable first.
+  if (controls.length > 0) await round.drain();
+  const erasureContext = { sink, partitionCount: deps.partitionCount, heartbeat };
+  for (const { control, state } of controls) {
+    await prepareErasure(state, control, erasureContext);
+    const { app_id, user_id } = control.message;
+    const ref = { appId: app_id, userId: user_id, userKey: control.userKey, keyHash: control.keyHash };
+    workFor(work, ref).dirt.all = true;
+    stateOf.set(control.userKey, state);
   }
   const eventRows = new EventRows(deps.partitionCount);
   for (const part of byPartition.values()) {
@@ -119,10 +123,7 @@ export async function processRound(round: Round, deps: RoundDeps): Promise<void>
     for (const e of part.events) eventRows.add(e);
   }
 
-  // 4. Raw events and single-event rows, all tables at once.
-  await Promise.all(eventRows.tables().map((rows) => sink.insert(rows, heartbeat)));
-
-  // 5. Whose facts can have changed.
+  // 4. Whose facts can have changed.
   for (const { state, events } of byPartition.values()) {
     const found = findWork(state, events);
     for (const [topic, n] of found.late) metrics.late.inc({ topic }, n);
@@ -137,36 +138,65 @@ export async function processRound(round: Round, deps: RoundDeps): Promise<void>
     }
   }
 
-  // 6-7. Recompute from what is durable, then write.
-  if (work.size > 0) {
-    const select: Select = (query, label) => sink.select(query, label, heartbeat);
-    const results = await recompute(select, [...work.values()], (userKey) =>
-      stateOf.get(userKey)!.erasedThrough(userKey),
-    );
-    metrics.recomputedUsers.inc(results.length);
-    const facts = new FactRows();
-    for (const { work: user, rows } of results) for (const row of rows) facts.add(user, row);
-    // Still ours? A member that lost the partition learns it here (or when its
-    // commit is refused); what it wrote until then loses to the owner's rows.
-    await heartbeat();
-    await Promise.all(facts.tables().map((rows) => sink.insert(rows, heartbeat)));
-    for (const rows of facts.tables())
-      if (rows.length) metrics.factsWritten.inc({ table: rows.table.name }, rows.length);
-    for (const { work: user, rows } of results) {
-      const state = stateOf.get(user.userKey)!;
-      for (const row of rows)
-        if (row.facts)
-          state.rememberFirstActivity(user.keyHash, row.channel, row.record.t, row.facts.nextActivityAt);
-    }
-  }
-  metrics.roundRecords.observe(records);
-  timer();
+  return {
+    write: async () => {
+      // 5. Dead letters and erasures.
+      await deps.deadLetters.send(refused, heartbeat);
+      for (const { control } of controls) {
+        await writeErasure(control, erasureContext);
+        deps.erasureJobs.track(control.message);
+      }
+      // 6. Raw events and single-event rows, all tables at once.
+      await Promise.all(eventRows.tables().map((rows) => sink.insert(rows, heartbeat)));
+      // The rows are durable now: the held histories take this round's events.
+      for (const { state, events } of byPartition.values()) state.histories.merge(events);
+      // 7-8. Recompute from what is durable, then write.
+      if (work.size > 0) await writeFacts(work, stateOf, heartbeat, deps);
+      metrics.roundRecords.observe(records);
+      timer();
+    },
+  };
 }
 
-function decodeBatch(batch: RecordBatch, part: PartitionRound, deps: RoundDeps): void {
+async function writeFacts(
+  work: Map<string, UserWork>,
+  stateOf: Map<string, PartitionState>,
+  heartbeat: () => Promise<void>,
+  { sink, metrics }: RoundDeps,
+): Promise<void> {
+  const select: Select = (query, label) => sink.select(query, label, heartbeat);
+  const results = await recompute(
+    select,
+    [...work.values()],
+    (userKey) => stateOf.get(userKey)!.erasedThrough(userKey),
+    (userKey) => stateOf.get(userKey)!.histories,
+  );
+  metrics.recomputedUsers.inc(results.length);
+  const facts = new FactRows();
+  for (const { work: user, rows } of results) for (const row of rows) facts.add(user, row);
+  // Still ours? A member that lost the partition learns it here (or when its
+  // commit is refused); what it wrote until then loses to the owner's rows.
+  await heartbeat();
+  await Promise.all(facts.tables().map((rows) => sink.insert(rows, heartbeat)));
+  for (const rows of facts.tables())
+    if (rows.length) metrics.factsWritten.inc({ table: rows.table.name }, rows.length);
+  for (const { work: user, rows } of results) {
+    const state = stateOf.get(user.userKey)!;
+    for (const row of rows)
+      if (row.facts)
+        state.rememberFirstActivity(user.keyHash, row.channel, row.record.t, row.facts.nextActivityAt);
+  }
+}
+
+function decodeBatch(
+  batch: RecordBatch,
+  part: PartitionRound,
+  refused: RefusedRecord[],
+  deps: RoundDeps,
+): void {
   const kind = deps.kindOf.get(batch.topic);
   const refuse = (record: ConsumedRecord, result: StepResult<unknown> & { type: 'dlq' }) =>
-    deps.deadLetters.add({
+    refused.push({
       reason: result.reason,
       detail: result.detail,
       topic: batch.topic,

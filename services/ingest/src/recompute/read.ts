@@ -8,7 +8,7 @@
 // months asked for. Rows are de-duplicated here by event_id (ReplacingMergeTree
 // collapses duplicates only when it merges).
 import { identifier, join, type SqlFragment, sql, TABLES } from '@optout/clickhouse';
-import type { Channel } from '@optout/events';
+import type { Channel, EventKind } from '@optout/events';
 import type { AppActivity, Interaction, UserEvents } from '../optout/facts.ts';
 import { type ConsentRecord, compareByTimeThenId } from '../optout/transitions.ts';
 
@@ -28,9 +28,36 @@ export interface UserRead extends UserRef {
 export interface UserHistory {
   consent: Map<Channel, ConsentRecord[]>;
   events: UserEvents;
-  /** The range `events` is complete for. */
+  /** The range `events` is complete for (consent is complete for all time). */
   from: number;
   to: number;
+  /** eventIdHash of every event held, to recognise a duplicate (history-cache.ts). */
+  ids: Set<number>;
+}
+
+/** The tag of each kind in eventIdHash (and in the `kind` column of the reads below). */
+export const KIND_TAG: Readonly<Record<EventKind, string>> = {
+  consentChange: 'c',
+  pushSent: 'p',
+  campaignInteraction: 'i',
+  appEvent: 'a',
+};
+
+/**
+ * A 53-bit hash of an event's kind and id (two 32-bit FNV-1a variants), exact
+ * in a double: two different events of one user collide with odds of about
+ * n^2 / 2^54, i.e. never in practice.
+ */
+export function eventIdHash(kind: string, id: string): number {
+  let a = 0x811c9dc5 ^ kind.charCodeAt(0);
+  let b = 0x01000193 ^ id.length;
+  for (let i = 0; i < id.length; i++) {
+    const c = id.charCodeAt(i);
+    a = Math.imul(a ^ c, 0x01000193);
+    b = Math.imul(b ^ c, 0x5bd1e995);
+    b ^= b >>> 15;
+  }
+  return (a >>> 0) * 0x200000 + ((b >>> 0) & 0x1fffff);
 }
 
 /** Runs a SELECT and returns its rows (JSONEachRow); the caller retries on failure. */
@@ -92,23 +119,19 @@ export async function readHistories(
       events: { pushes: [], interactions: [], appEvents: [] },
       from: r.from,
       to: r.to,
+      ids: new Set(),
     });
   }
   // Keeps each event once (by event_id) and only if it survived erasure.
-  const seen = new Map<string, Set<string>>();
   const admit = (row: Record<string, unknown>): UserHistory | null => {
     const key = userKey(String(row.app_id), String(row.user_id));
     const read = byKey.get(key);
     if (!read || ms(row.occurred_at_ms) <= read.erasedThrough) return null;
-    let ids = seen.get(key);
-    if (!ids) {
-      ids = new Set();
-      seen.set(key, ids);
-    }
-    const id = `${row.kind}:${row.event_id}`;
-    if (ids.has(id)) return null;
-    ids.add(id);
-    return out.get(key)!;
+    const user = out.get(key)!;
+    const id = eventIdHash(String(row.kind), String(row.event_id));
+    if (user.ids.has(id)) return null;
+    user.ids.add(id);
+    return user;
   };
 
   const queries: Promise<void>[] = [];

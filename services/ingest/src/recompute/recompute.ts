@@ -8,6 +8,7 @@
 // again with the range they need: a second query, never a wrong row.
 import { MAX_WINDOW_MS } from '@optout/events';
 import type { UserWork } from '../state/affected.ts';
+import type { HistoryCache } from './history-cache.ts';
 import { readHistories, type Select, type UserHistory, type UserRead } from './read.ts';
 import { type DirtyRecord, dirtyRecords, rowsOf, type TransitionRow } from './user-rows.ts';
 
@@ -44,6 +45,7 @@ export async function recompute(
   select: Select,
   works: readonly UserWork[],
   erasedThrough: (userKey: string) => number,
+  cacheOf: (userKey: string) => HistoryCache,
 ): Promise<UserRows[]> {
   const readOf = (work: UserWork, [from, to]: [number, number]): UserRead => ({
     appId: work.appId,
@@ -52,31 +54,42 @@ export async function recompute(
     to,
     erasedThrough: erasedThrough(work.userKey),
   });
-  const first = await readHistories(
-    select,
-    works.map((w) => readOf(w, predictedRange(w))),
-  );
-  const out: UserRows[] = [];
+  // Held histories first; one batch of reads for the others.
+  const histories = new Map<string, UserHistory>();
+  const toRead: UserRead[] = [];
+  for (const work of works) {
+    const range = predictedRange(work);
+    const held = cacheOf(work.userKey).covering(work.userKey, range[0], range[1]);
+    if (held) histories.set(work.userKey, held);
+    else toRead.push(readOf(work, range));
+  }
+  const remember = (read: Map<string, UserHistory>) => {
+    for (const [key, history] of read) {
+      histories.set(key, history);
+      cacheOf(key).put(key, history);
+    }
+  };
+  remember(await readHistories(select, toRead));
+
   const again: Array<{ work: UserWork; range: [number, number] }> = [];
   for (const work of works) {
-    const history = first.get(work.userKey)!;
-    const records = dirtyRecords(history.consent, work.dirt);
-    const missing = missingRange(records, history);
+    const history = histories.get(work.userKey)!;
+    const missing = missingRange(dirtyRecords(history.consent, work.dirt), history);
     if (missing) again.push({ work, range: missing });
-    else out.push({ work, rows: rowsOf(records, history.events) });
   }
-  if (again.length > 0) {
-    const second = await readHistories(
-      select,
-      again.map(({ work, range }) => readOf(work, range)),
+  // Rounds of a partition are serial, so a history read again has the consent
+  // changes the range was computed from (a zombie's concurrent write could only
+  // add rows whose windows are short here: they lose, see versions.ts).
+  if (again.length > 0)
+    remember(
+      await readHistories(
+        select,
+        again.map(({ work, range }) => readOf(work, range)),
+      ),
     );
-    for (const { work } of again) {
-      const history = second.get(work.userKey)!;
-      // Rounds of a partition are serial, so the consent history read again is
-      // the one the range was computed from (a zombie's concurrent write could
-      // only add rows whose windows are short here: they lose, see versions.ts).
-      out.push({ work, rows: rowsOf(dirtyRecords(history.consent, work.dirt), history.events) });
-    }
-  }
-  return out;
+
+  return works.map((work) => {
+    const history = histories.get(work.userKey)!;
+    return { work, rows: rowsOf(dirtyRecords(history.consent, work.dirt), history.events) };
+  });
 }

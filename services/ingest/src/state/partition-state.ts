@@ -7,11 +7,14 @@
 // - the erasure ledger of the partition's users: app:user -> τ (SPEC 6);
 // - a bounded cache of each recent opt-out's first app event after it, so that
 //   the app events of a user who stays active after opting out do not each
-//   cause a recompute (only an earlier first activity changes the facts).
+//   cause a recompute (only an earlier first activity changes the facts);
+// - a bounded cache of histories read back, so that the same users are not
+//   read again round after round (recompute/history-cache.ts).
 //
 // Restored from ClickHouse when the partition is assigned (restore.ts) and
 // dropped whenever the assignment changes or a round fails.
 import type { Channel } from '@optout/events';
+import { HistoryCache } from '../recompute/history-cache.ts';
 import { ConsentIndex } from './consent-index.ts';
 
 /** Opt-outs whose first activity is remembered, per partition. */
@@ -19,10 +22,17 @@ const ACTIVITY_CACHE_SIZE = 100_000;
 
 export class PartitionState {
   readonly index = new ConsentIndex();
+  /** Histories read back recently (recompute/history-cache.ts). */
+  readonly histories: HistoryCache;
   private readonly erased = new Map<string, number>();
   private readonly activity = new Map<string, number>();
 
-  constructor(readonly partition: number) {}
+  constructor(
+    readonly partition: number,
+    cachedEvents = 0,
+  ) {
+    this.histories = new HistoryCache(cachedEvents);
+  }
 
   /** τ of the user's latest erasure, or -Infinity: events at or before it are never admitted. */
   erasedThrough(userKey: string): number {

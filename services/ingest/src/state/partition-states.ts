@@ -16,6 +16,8 @@ export class PartitionStates {
     private readonly o: {
       sink: ClickHouseSink;
       partitionCount: number;
+      /** Events of histories each partition may keep (HistoryCache). */
+      cachedEventsPerPartition: number;
       metrics: IngestMetrics;
       logger: Logger;
     },
@@ -40,7 +42,7 @@ export class PartitionStates {
           this.restoring++;
           const { state, stats } = await sink
             .retrying(`restore partition ${p}`, heartbeat, () =>
-              restorePartition(sink.client, p, partitionCount),
+              restorePartition(sink.client, p, partitionCount, this.o.cachedEventsPerPartition),
             )
             .finally(() => this.restoring--);
           const seconds = timer();
@@ -68,11 +70,15 @@ export class PartitionStates {
       users: 0,
       consentChanges: 0,
       erasedUsers: 0,
+      cachedUsers: 0,
+      cachedEvents: 0,
     };
     for (const state of this.states.values()) {
       stats.users += state.index.users;
       stats.consentChanges += state.index.changes();
       stats.erasedUsers += state.erasedUsers;
+      stats.cachedUsers += state.histories.size;
+      stats.cachedEvents += state.histories.heldEvents;
     }
     return stats;
   }

@@ -26,8 +26,9 @@ export async function restorePartition(
   client: ClickHouseClient,
   partition: number,
   partitionCount: number,
+  cachedEvents = 0,
 ): Promise<{ state: PartitionState; stats: RestoreStats }> {
-  const state = new PartitionState(partition);
+  const state = new PartitionState(partition, cachedEvents);
   const stats: RestoreStats = { changes: 0, erasures: 0 };
   await eachLine(
     client,

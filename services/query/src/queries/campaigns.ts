@@ -1,11 +1,14 @@
 // campaigns: the campaigns opted-out users interacted with in the lookback_days
 // before opting out, with last-touch counts, reach and opt-out rate
-// (docs/api-contract.md). Two round trips: first the top campaigns (the sort
-// and limit only need the touch facts), then last-touch, reach and names for
-// just those ids, which lets campaign_reach use its (app_id, campaign_id) key.
+// (docs/api-contract.md), and against the app's pooled rate: lift and
+// significance (SPEC 5.1). Two round trips: first every campaign touched
+// before an opt-out and the reach of every campaign of the app (the pooled
+// baseline needs them all, those without opt-outs included), in parallel; then
+// last touch and names for just the top `limit`.
 import { type SqlFragment, sql } from '@optout/clickhouse';
 import { num, type Warehouse } from '../warehouse.ts';
 import { DAY_MS, distinctCount, type FactScope, finalRows, inRange, liveOptOuts } from './scope.ts';
+import { wilsonLowerBound } from './statistics.ts';
 
 export interface CampaignRow {
   campaign_id: string;
@@ -20,6 +23,16 @@ export interface CampaignRow {
   last_touch_opt_outs: number;
   reach: number;
   opt_out_rate: number | null;
+  /** opt_out_rate / baseline_rate. */
+  lift: number | null;
+  /** The 95% Wilson lower bound of users / reach is above baseline_rate. */
+  significant: boolean;
+}
+
+export interface CampaignsResult {
+  /** Pooled users / reach over every campaign of the app with a reach; null without any reach. */
+  baseline_rate: number | null;
+  campaigns: CampaignRow[];
 }
 
 /**
@@ -31,7 +44,7 @@ export interface CampaignRow {
  * filtered in parallel (finalRows). The liveness filter sits on the outer query
  * so that its set is built once, not once per slice.
  */
-function topCampaignsSql(scope: FactScope, lookbackDays: number, limit: number): SqlFragment {
+function touchedCampaignsSql(scope: FactScope, lookbackDays: number): SqlFragment {
   const touches = finalRows({
     table: 'optout_campaign_touches',
     columns: sql`campaign_id, transition_id, user_id, interactions AS interactions_v, opens AS opens_v,
@@ -55,8 +68,7 @@ function topCampaignsSql(scope: FactScope, lookbackDays: number, limit: number):
     FROM (${touches})
     WHERE transition_id IN (SELECT transition_id FROM (${liveOptOuts(scope)}))
     GROUP BY campaign_id
-    ORDER BY opt_outs DESC, campaign_id ASC
-    LIMIT ${limit}`;
+    ORDER BY opt_outs DESC, campaign_id ASC`;
 }
 
 /** Opt-outs whose latest interaction in [t - L days, t) was with the campaign. */
@@ -69,8 +81,8 @@ function lastTouchSql(scope: FactScope, lookbackDays: number, ids: string[]): Sq
     GROUP BY campaign_id`;
 }
 
-/** Distinct users sent a push of the campaign in [start - L days, end). */
-function reachSql(scope: FactScope, lookbackDays: number, ids: string[]): SqlFragment {
+/** Per campaign of the app: distinct users sent a push of it in [start - L days, end). */
+function reachSql(scope: FactScope, lookbackDays: number): SqlFragment {
   const widened = {
     start: new Date(scope.range.start.getTime() - lookbackDays * DAY_MS),
     end: scope.range.end,
@@ -78,7 +90,7 @@ function reachSql(scope: FactScope, lookbackDays: number, ids: string[]): SqlFra
   return sql`
     SELECT campaign_id, ${distinctCount(sql`user_id`)} AS reach
     FROM campaign_reach
-    WHERE app_id = ${scope.appId} AND campaign_id IN ${ids} AND ${inRange(sql`sent_at`, widened)}
+    WHERE app_id = ${scope.appId} AND ${inRange(sql`sent_at`, widened)}
     GROUP BY campaign_id`;
 }
 
@@ -91,34 +103,68 @@ function namesSql(scope: FactScope, ids: string[]): SqlFragment {
     GROUP BY campaign_id`;
 }
 
+/**
+ * The pooled rate of SPEC 5.1: over every campaign with a reach (those without
+ * opt-outs add reach and no users), the sum of users over the sum of reach.
+ */
+export function baselineRate(
+  reachById: ReadonlyMap<string, number>,
+  usersById: ReadonlyMap<string, number>,
+): number | null {
+  let users = 0;
+  let reach = 0;
+  for (const [id, r] of reachById) {
+    if (r <= 0) continue;
+    reach += r;
+    users += usersById.get(id) ?? 0;
+  }
+  return reach === 0 ? null : users / reach;
+}
+
+/** lift and significant of one campaign against the baseline. */
+export function againstBaseline(
+  users: number,
+  reach: number,
+  baseline: number | null,
+): Pick<CampaignRow, 'lift' | 'significant'> {
+  const rate = reach === 0 ? null : users / reach;
+  const lower = wilsonLowerBound(users, reach);
+  return {
+    lift: rate === null || baseline === null || baseline === 0 ? null : rate / baseline,
+    significant: lower !== null && baseline !== null && lower > baseline,
+  };
+}
+
 export async function campaigns(
   warehouse: Warehouse,
   scope: FactScope,
   lookbackDays: number,
   limit: number,
   timeoutMs: number,
-): Promise<CampaignRow[]> {
-  const top = await warehouse.rows(topCampaignsSql(scope, lookbackDays, limit), {
-    timeoutMs,
-    label: 'campaigns_top',
-  });
-  if (top.length === 0) return [];
+): Promise<CampaignsResult> {
+  const [touched, reach] = await Promise.all([
+    warehouse.rows(touchedCampaignsSql(scope, lookbackDays), { timeoutMs, label: 'campaigns_touched' }),
+    warehouse.rows(reachSql(scope, lookbackDays), { timeoutMs, label: 'campaigns_reach' }),
+  ]);
+  const reachById = new Map(reach.map((row) => [String(row.campaign_id), num(row.reach)]));
+  const usersById = new Map(touched.map((row) => [String(row.campaign_id), num(row.users)]));
+  const baseline = baselineRate(reachById, usersById);
+  // `touched` is sorted by opt_outs desc, campaign_id asc.
+  const top = touched.slice(0, limit);
+  if (top.length === 0) return { baseline_rate: baseline, campaigns: [] };
   const ids = top.map((row) => String(row.campaign_id));
-  const [lastTouch, reach, names] = await Promise.all([
+  const [lastTouch, names] = await Promise.all([
     warehouse.rows(lastTouchSql(scope, lookbackDays, ids), { timeoutMs, label: 'campaigns_last_touch' }),
-    warehouse.rows(reachSql(scope, lookbackDays, ids), { timeoutMs, label: 'campaigns_reach' }),
     warehouse.rows(namesSql(scope, ids), { timeoutMs, label: 'campaigns_names' }),
   ]);
   const byId = <K extends string>(rows: Record<string, unknown>[], key: K) =>
     new Map(rows.map((row) => [String(row.campaign_id), row[key]]));
   const lastTouchById = byId(lastTouch, 'last_touch_opt_outs');
-  const reachById = byId(reach, 'reach');
   const nameById = byId(names, 'name');
-  // `top` is already sorted by opt_outs desc, campaign_id asc.
-  return top.map((row) => {
+  const rows = top.map((row): CampaignRow => {
     const id = String(row.campaign_id);
     const users = num(row.users);
-    const reachCount = reachById.has(id) ? num(reachById.get(id)) : 0;
+    const reachCount = reachById.get(id) ?? 0;
     return {
       campaign_id: id,
       campaign_name: nameById.has(id) ? String(nameById.get(id)) : null,
@@ -132,6 +178,8 @@ export async function campaigns(
       last_touch_opt_outs: lastTouchById.has(id) ? num(lastTouchById.get(id)) : 0,
       reach: reachCount,
       opt_out_rate: reachCount === 0 ? null : users / reachCount,
+      ...againstBaseline(users, reachCount, baseline),
     };
   });
+  return { baseline_rate: baseline, campaigns: rows };
 }

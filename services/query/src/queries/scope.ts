@@ -97,15 +97,45 @@ export function sliceRange(range: { start: Date; end: Date }, n: number): { star
 
 /** The latest version of each row of a fact table, as a UNION ALL of FINAL slices. */
 export function finalRows(read: FinalRead): SqlFragment {
-  const column = unsafeRaw(read.timeColumn);
-  const base = [sql`app_id = ${read.appId}`, sql`channel = ${read.channel}`];
+  return finalSlices(read.table, read.columns, read.timeColumn, read.range, [
+    sql`app_id = ${read.appId}`,
+    sql`channel = ${read.channel}`,
+    ...(read.where ?? []),
+  ]);
+}
+
+/** Raw event tables: ReplacingMergeTree by event identity, no channel column. */
+export type RawTable = 'raw_push';
+
+/**
+ * The raw events of one app, each once: FINAL collapses the copies of a
+ * redelivered event (same event_id, same content, same sorting key), which
+ * stay in the table until a merge. Sliced like finalRows, on occurred_at: the
+ * copies of an event share it, so they fall in one slice.
+ */
+export function rawEvents(
+  table: RawTable,
+  columns: SqlFragment,
+  appId: string,
+  range: TimeRange,
+  where: readonly SqlFragment[] = [],
+): SqlFragment {
+  return finalSlices(table, columns, 'occurred_at', range, [sql`app_id = ${appId}`, ...where]);
+}
+
+function finalSlices(
+  table: FactTable | RawTable,
+  columns: SqlFragment,
+  timeColumn: 'occurred_at' | 'optout_at',
+  range: TimeRange | undefined,
+  conditions: readonly SqlFragment[],
+): SqlFragment {
+  const column = unsafeRaw(timeColumn);
   const slice = (time: SqlFragment | null) =>
-    sql`SELECT ${read.columns} FROM ${unsafeRaw(read.table)} FINAL WHERE ${joinAnd([
-      ...base,
+    sql`SELECT ${columns} FROM ${unsafeRaw(table)} FINAL WHERE ${joinAnd([
+      ...conditions,
       ...(time ? [time] : []),
-      ...(read.where ?? []),
     ])}`;
-  const range = read.range;
   if (!range) return slice(null);
   const slices = sliceRange(range, FINAL_SLICES).map((s) => slice(inRange(column, s)));
   if (range.onwards) slices.push(slice(sql`${column} >= ${dateTimeLiteral(range.end)}`));
