@@ -71,6 +71,18 @@ describe('query API (no data)', () => {
       expect((await json(`/v1/apps/${APP}/optouts/trend?period=nope`, KEYS.other)).status).toBe(403);
     });
 
+    it('the insight endpoints need the same key and grant', async () => {
+      for (const endpoint of ['exposure', 'winback']) {
+        const missing = await json(`/v1/apps/${APP}/optouts/${endpoint}?window=x`, null);
+        expect(missing.status).toBe(401);
+        openapi.expectValid(`${OPTOUTS}/${endpoint}`, 'get', 401, missing.body);
+        const other = await json(`/v1/apps/${APP}/optouts/${endpoint}`, KEYS.other);
+        expect(other.status).toBe(403);
+        openapi.expectValid(`${OPTOUTS}/${endpoint}`, 'get', 403, other.body);
+        expect((await json(`/v1/apps/${APP}/optouts/${endpoint}`)).status).toBe(200);
+      }
+    });
+
     it('a * key reads any app', async () => {
       expect((await json('/v1/apps/any-app/optouts/trend', KEYS.admin)).status).toBe(200);
     });
@@ -97,6 +109,18 @@ describe('query API (no data)', () => {
         { lookback_days: /1 to 30/, count: /one of/, limit: /1 to 100/ },
       ],
       ['export', 'format=xlsx&channel=push', { format: /one of/, channel: /one of/ }],
+      [
+        'exposure',
+        'window_days=0&max_bucket=51&channel=FAX&lookback_days=3',
+        { window_days: /1 to 30/, max_bucket: /1 to 50/, channel: /one of/, lookback_days: /unknown/ },
+      ],
+      ['exposure', 'window_days=7.5&tz=Nowhere/Land', { window_days: /1 to 30/, tz: /time zone/ }],
+      [
+        'winback',
+        'period=custom&from=2024-02-30&to=2024-03-01&days=7',
+        { from: /calendar date/, days: /unknown/ },
+      ],
+      ['winback', 'channel=EMAIL&channel=SMS&group_by=source', { channel: /once/, group_by: /unknown/ }],
     ];
     for (const [endpoint, query, expected] of cases) {
       it(`${endpoint}?${query}`, async () => {
@@ -141,7 +165,13 @@ describe('query API (no data)', () => {
         ...head,
         approximate: false,
         totals: zero,
-        days: ['2024-03-30', '2024-03-31', '2024-04-01'].map((date) => ({ date, ...zero })),
+        previous: { from: '2024-03-27', to: '2024-03-29', ...zero },
+        days: ['2024-03-30', '2024-03-31', '2024-04-01'].map((date) => ({
+          date,
+          ...zero,
+          baseline: 0,
+          spike: false,
+        })),
         sources: [],
       });
       const plain = await json(`/v1/apps/${APP}/optouts/trend?${query}`);
@@ -174,6 +204,7 @@ describe('query API (no data)', () => {
         limit: 5,
         approximate: false,
         campaigns: [],
+        baseline_rate: null,
       });
 
       const events = await json(`/v1/apps/${APP}/optouts/events?${query}&count=unique`);
@@ -188,6 +219,34 @@ describe('query API (no data)', () => {
         approximate: false,
         outcomes: { retained: none, churned: none, pending: none },
         events: [],
+      });
+    });
+
+    it('exposure and winback: every bucket and window, zero user-days, null rates', async () => {
+      const exposure = await json(`/v1/apps/${APP}/optouts/exposure?${query}&max_bucket=2&window_days=3`);
+      expect(exposure.status).toBe(200);
+      openapi.expectValid(`${OPTOUTS}/exposure`, 'get', 200, exposure.body);
+      expect(exposure.body).toEqual({
+        ...head,
+        window_days: 3,
+        max_bucket: 2,
+        approximate: false,
+        totals: { user_days: 0, opt_outs: 0, rate: null },
+        buckets: ['0', '1', '2+'].map((pushes) => ({ pushes, user_days: 0, opt_outs: 0, rate: null })),
+      });
+      const defaults = await json(`/v1/apps/${APP}/optouts/exposure?${query}`);
+      expect(defaults.body).toMatchObject({ window_days: 7, max_bucket: 10 });
+      expect(defaults.body.buckets.map((b: Body) => b.pushes).at(-1)).toBe('10+');
+
+      const winback = await json(`/v1/apps/${APP}/optouts/winback?${query}`);
+      expect(winback.status).toBe(200);
+      openapi.expectValid(`${OPTOUTS}/winback`, 'get', 200, winback.body);
+      expect(winback.body).toEqual({
+        ...head,
+        approximate: false,
+        opt_outs: 0,
+        windows: [1, 7, 30].map((days) => ({ days, won_back: 0, pending: 0, lost: 0 })),
+        sources: [],
       });
     });
 
@@ -296,8 +355,10 @@ describe('query API (no data)', () => {
           `${OPTOUTS}/campaigns`,
           `${OPTOUTS}/events`,
           `${OPTOUTS}/export`,
+          `${OPTOUTS}/exposure`,
           `${OPTOUTS}/push-pressure`,
           `${OPTOUTS}/trend`,
+          `${OPTOUTS}/winback`,
           '/v1/apps/{appId}/erasures/{jobId}',
           '/v1/apps/{appId}/users/{userId}',
         ].sort(),
@@ -315,6 +376,12 @@ describe('query API (no data)', () => {
         'to',
         'tz',
       ]);
+      const exposure = paths[`${OPTOUTS}/exposure`]!.get.parameters.map((p) => p.name);
+      expect(exposure.sort()).toEqual(
+        ['appId', 'channel', 'from', 'max_bucket', 'period', 'to', 'tz', 'window_days'].sort(),
+      );
+      const winback = paths[`${OPTOUTS}/winback`]!.get.parameters.map((p) => p.name);
+      expect(winback.sort()).toEqual(['appId', 'channel', 'from', 'period', 'to', 'tz']);
     });
 
     it('serves the page and Chart.js without auth', async () => {

@@ -1,10 +1,12 @@
 // Endpoint answers with data made by the real pipeline: generated events go
 // through Kafka and services/ingest into ClickHouse, then every endpoint's
 // body is compared with the reference computed straight from the SPEC 3
-// definitions over the same events (test/support/reference).
+// definitions over the same events (test/support/reference). The insights of
+// SPEC 5.1 have their own test with harder deliveries (insights.integration.test.ts).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateEvents } from '../support/generate.ts';
 import { createTestPipeline, type TestPipeline } from '../support/pipeline.ts';
+import * as insights from '../support/reference/insights.ts';
 import * as reference from '../support/reference.ts';
 import { apiKeysJson, KEYS, OpenApiValidator, type RunningServer, startServer } from './harness.ts';
 
@@ -94,6 +96,15 @@ describe('query API with pipeline-made facts', () => {
             reference.lastEvents(events, { ...params(), lookbackDays: 4, count }, NOW),
           );
         }
+      });
+
+      it(`exposure and winback (${label})`, async () => {
+        expect(
+          await body('exposure', queryString(r, { channel, window_days: '4', max_bucket: '6' })),
+        ).toEqual(insights.exposure(events, { ...params(), windowDays: 4, maxBucket: 6 }, NOW));
+        expect(await body('winback', queryString(r, { channel }))).toEqual(
+          insights.winback(events, params(), NOW),
+        );
       });
 
       it(`export (${label})`, async () => {

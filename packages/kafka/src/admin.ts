@@ -3,6 +3,7 @@
 // library: replacing kafkajs means reimplementing createAdmin, not its callers.
 // Names follow kafkajs' admin (close to Kafka's own Admin client), so today's
 // implementation is a thin mapping; only the fields the project reads are kept.
+import type { Admin } from 'kafkajs';
 import type { KafkaClient } from './consumer.ts';
 
 export interface NewTopic {
@@ -65,7 +66,14 @@ export function createAdmin(kafka: KafkaClient): KafkaAdmin {
     disconnect: () => admin.disconnect(),
     listTopics: () => admin.listTopics(),
     createTopics: (options) => admin.createTopics(options),
-    createPartitions: (options) => admin.createPartitions(options),
+    async createPartitions(options) {
+      const changed = await admin.createPartitions(options);
+      // The controller answers once the change is committed; the broker's
+      // metadata can show the old count a moment longer (seen on 3.9.1), and
+      // whoever checks co-partitioning next must see the new one.
+      await untilPartitions(admin, options.topicPartitions);
+      return changed;
+    },
     deleteTopics: (options) => admin.deleteTopics(options),
     async fetchTopicMetadata(options) {
       const { topics } = await admin.fetchTopicMetadata(options);
@@ -108,4 +116,16 @@ export function createAdmin(kafka: KafkaClient): KafkaAdmin {
       await admin.deleteGroups(groupIds);
     },
   };
+}
+
+async function untilPartitions(admin: Admin, wanted: { topic: string; count: number }[], timeoutMs = 10_000) {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const { topics } = await admin.fetchTopicMetadata({ topics: wanted.map((w) => w.topic) });
+    const counts = new Map(topics.map((t) => [t.name, t.partitions.length]));
+    if (wanted.every((w) => (counts.get(w.topic) ?? 0) >= w.count)) return;
+    if (Date.now() > until)
+      throw new Error(`partitions added, but the metadata still shows the old counts after ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
 }

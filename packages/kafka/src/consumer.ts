@@ -5,16 +5,23 @@
 //
 // A round is what one fetch delivered: kafkajs gives each topic-partition batch
 // of a fetch to its own worker within the same tick, so the batches that reach
-// eachBatch before the next macrotask are one round. The application gets one
-// call per round (one insert per table instead of one per batch), rounds run one
-// at a time, and after a round succeeds its offsets are committed in one
-// request. If the round fails, nothing is committed: kafkajs redelivers from the
-// last commit, so the application must be idempotent per round.
+// eachBatch before the next macrotask are one round. The application handles a
+// round in two stages: `prepare` (CPU: decoding, state, building rows) and the
+// `write` it returns (I/O). Once a round is prepared, its batches are released
+// to kafkajs, which fetches the next ones: round N+1 is prepared while round N
+// is written. Prepares run one at a time, writes run one at a time and in
+// order, at most MAX_IN_FLIGHT rounds are prepared but not yet committed (the
+// memory bound), and a round's offsets are committed in one request after its
+// write resolved.
 //
-// Ordering rule, enforced here: an offset is committed only after the round that
-// contains it resolved, and rounds are serial, so a commit never runs ahead of
-// a durable write (resolving offsets out of order would make kafkajs commit
-// past records whose processing failed).
+// Ordering rule, enforced here: an offset is committed only after the write of
+// the round that contains it and of every round before it, so a commit never
+// runs ahead of a durable write. If a write fails, nothing more is written or
+// committed in that epoch: the rounds prepared after it are dropped, and every
+// topic-partition is sought back to its oldest uncommitted offset (kafkajs
+// already fetched past it), so they are delivered again. A rebalance starts a
+// new epoch too (kafkajs resumes from the committed offsets by itself). The
+// application must therefore be idempotent per round.
 import type { Logger } from '@optout/observability';
 import type { Batch, Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import { coPartitionedAssigner } from './assigner.ts';
@@ -84,9 +91,14 @@ export interface CoPartitionedConsumerOptions {
 interface Pending {
   batch: RecordBatch;
   heartbeat: () => Promise<void>;
-  /** Resolves true once the round's offsets are committed, false when it was left uncommitted. */
-  done: { resolve: (committed: boolean) => void; reject: (error: unknown) => void };
+  /** Resolves true once the round is prepared (kafkajs may fetch on), false when it was dropped. */
+  accepted: { resolve: (accepted: boolean) => void; reject: (error: unknown) => void };
 }
+
+/** Rounds prepared but not yet committed, at most: one being written, one waiting. */
+const MAX_IN_FLIGHT = 2;
+
+const tpKey = (topic: string, partition: number) => `${partition}\u0000${topic}`;
 
 /** A kafkajs batch as the project's RecordBatch (also used by topic-reader.ts). */
 export const toRecordBatch = (batch: Batch): RecordBatch => ({
@@ -106,8 +118,15 @@ export class CoPartitionedConsumer {
   private readonly consumer: Consumer;
   private pending: Pending[] = [];
   private roundScheduled = false;
-  private rounds: Promise<void> = Promise.resolve();
   private stopping = false;
+  /** Bumped on every join and failure: what was prepared in an older epoch is dropped. */
+  private epoch = 0;
+  private prepares: Promise<void> = Promise.resolve();
+  private writes: Promise<void> = Promise.resolve();
+  private inFlight = 0;
+  private readonly slotWaiters: Array<() => void> = [];
+  /** Per topic-partition, the first offsets of the prepared, uncommitted batches, oldest first. */
+  private readonly uncommitted = new Map<string, { topic: string; partition: number; from: string[] }>();
   /** Last sign of life (fetch, heartbeat, round): for /healthz. */
   lastAliveAt = Date.now();
   joined = false;
@@ -147,6 +166,9 @@ export class CoPartitionedConsumer {
       alive();
       const partitions = [...new Set(Object.values(payload.memberAssignment).flat())].sort((a, b) => a - b);
       o.logger.info({ event: 'partitions_assigned', partitions, member_id: payload.memberId }, 'assignment');
+      // kafkajs resumes every partition from its committed offset.
+      this.epoch++;
+      this.uncommitted.clear();
       this.handler.onAssignment(partitions);
     });
     consumer.on(consumer.events.CRASH, ({ payload }) => {
@@ -175,6 +197,9 @@ export class CoPartitionedConsumer {
    */
   async stop(): Promise<void> {
     this.stopping = true;
+    // What is prepared is written and committed; nothing new is started.
+    await this.prepares;
+    await this.writes;
     await this.consumer
       .disconnect()
       .catch((err: unknown) => this.o.logger.warn({ err }, 'consumer disconnect failed'));
@@ -182,38 +207,90 @@ export class CoPartitionedConsumer {
 
   private async onBatch(payload: EachBatchPayload): Promise<void> {
     const { batch } = payload;
-    if (batch.messages.length === 0 || !payload.isRunning() || this.stopping) return;
-    const committed = await new Promise<boolean>((resolve, reject) => {
+    // Stale: fetched before a seek back (see fail()); it will come again.
+    if (batch.messages.length === 0 || !payload.isRunning() || payload.isStale() || this.stopping) return;
+    const accepted = await new Promise<boolean>((resolve, reject) => {
       this.pending.push({
         batch: toRecordBatch(batch),
         heartbeat: payload.heartbeat,
-        done: { resolve, reject },
+        accepted: { resolve, reject },
       });
       if (!this.roundScheduled) {
         this.roundScheduled = true;
         setImmediate(() => this.closeRound());
       }
     });
-    if (committed) payload.resolveOffset(batch.lastOffset());
+    // Resolved: kafkajs fetches past it. Committed later, once written.
+    if (accepted) payload.resolveOffset(batch.lastOffset());
+  }
+
+  /** Waits until fewer than MAX_IN_FLIGHT rounds are prepared and uncommitted, then takes a slot. */
+  private async slot(): Promise<void> {
+    while (this.inFlight >= MAX_IN_FLIGHT)
+      await new Promise<void>((resolve) => this.slotWaiters.push(resolve));
+    this.inFlight++;
+  }
+
+  private release(): void {
+    this.inFlight--;
+    this.slotWaiters.shift()?.();
   }
 
   private closeRound(): void {
     this.roundScheduled = false;
     const members = this.pending;
     this.pending = [];
-    const run = async (): Promise<boolean> => {
-      if (this.stopping) return false;
+    const epoch = this.epoch;
+    const dropAll = () => {
+      for (const m of members) m.accepted.resolve(false);
+    };
+    this.prepares = this.prepares.then(async () => {
+      if (this.stopping || epoch !== this.epoch) return dropAll();
+      await this.slot();
+      const writesBefore = this.writes;
       const round: Round = {
         batches: members.map((m) => m.batch),
         heartbeat: async () => {
           this.lastAliveAt = Date.now();
           await members[0]!.heartbeat();
         },
-        // Rounds are serial here: nothing earlier is in flight.
-        drain: async () => {},
+        drain: () => writesBefore,
       };
-      const prepared = await this.handler.prepare(round);
+      let prepared: PreparedRound;
+      try {
+        prepared = await this.handler.prepare(round);
+      } catch (error) {
+        this.release();
+        // Not resolved: kafkajs delivers these batches again.
+        for (const m of members) this.stopping ? m.accepted.resolve(false) : m.accepted.reject(error);
+        return;
+      }
+      if (epoch !== this.epoch) {
+        this.release();
+        return dropAll();
+      }
+      for (const { batch } of members) {
+        const key = tpKey(batch.topic, batch.partition);
+        const entry = this.uncommitted.get(key) ?? {
+          topic: batch.topic,
+          partition: batch.partition,
+          from: [],
+        };
+        entry.from.push(batch.records[0]!.offset);
+        this.uncommitted.set(key, entry);
+      }
+      for (const m of members) m.accepted.resolve(true);
+      this.writes = this.writes.then(() => this.writeRound(epoch, members, prepared));
+    });
+  }
+
+  private async writeRound(epoch: number, members: Pending[], prepared: PreparedRound): Promise<void> {
+    try {
+      if (epoch !== this.epoch) return;
       await prepared.write();
+      // A rejoin meanwhile: the partitions resume from their committed offsets
+      // (maybe elsewhere); this member may no longer commit them.
+      if (epoch !== this.epoch) return;
       // Only now is everything the round produced durable: commit past it.
       await this.consumer.commitOffsets(
         members.map(({ batch }) => ({
@@ -222,22 +299,32 @@ export class CoPartitionedConsumer {
           offset: (BigInt(batch.lastOffset) + 1n).toString(),
         })),
       );
+      for (const { batch } of members)
+        this.uncommitted.get(tpKey(batch.topic, batch.partition))?.from.shift();
       this.lastAliveAt = Date.now();
-      return true;
-    };
-    const result = this.rounds.then(run);
-    this.rounds = result.then(
-      () => {},
-      () => {},
-    );
-    result.then(
-      (committed) => {
-        for (const m of members) m.done.resolve(committed);
-      },
-      (error: unknown) => {
-        // While stopping, a failed round is simply left uncommitted (no error to kafkajs).
-        for (const m of members) this.stopping ? m.done.resolve(false) : m.done.reject(error);
-      },
-    );
+    } catch (error) {
+      this.fail(epoch, error);
+    } finally {
+      this.release();
+    }
+  }
+
+  /** A write or commit failed: drop what follows it and deliver everything uncommitted again. */
+  private fail(epoch: number, error: unknown): void {
+    if (epoch !== this.epoch) return; // a rejoin already started over
+    this.epoch++;
+    if (!this.stopping)
+      this.o.logger.warn({ event: 'round_failed', err: error }, 'round failed; it will be delivered again');
+    this.handler.onCrash(error as Error, true);
+    for (const { topic, partition, from } of this.uncommitted.values()) {
+      const offset = from[0];
+      if (offset === undefined) continue;
+      try {
+        this.consumer.seek({ topic, partition, offset });
+      } catch (err) {
+        this.o.logger.warn({ event: 'seek_failed', topic, partition, err }, 'could not seek back');
+      }
+    }
+    this.uncommitted.clear();
   }
 }

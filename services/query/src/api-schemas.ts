@@ -27,12 +27,22 @@ const trendCounts = {
   opt_ins: count,
   users: count.describe('distinct users with >= 1 opt-out'),
 };
-const trendDay = z.object({ date: z.iso.date(), ...trendCounts });
+const trendDay = z.object({
+  date: z.iso.date(),
+  ...trendCounts,
+  baseline: z.number().min(0).describe("median of the 28 preceding days' opt_outs (zeros included)"),
+  spike: z
+    .boolean()
+    .describe('opt_outs >= 5 and opt_outs >= baseline + 4 * max(1, 1.4826 * MAD of those 28 days)'),
+});
 
 export const trendResponse = z.object({
   ...envelope,
   approximate: z.literal(false),
   totals: z.object(trendCounts),
+  previous: z
+    .object({ from: z.iso.date(), to: z.iso.date(), ...trendCounts })
+    .describe('the same totals over the same number of days just before from'),
   days: z.array(trendDay).describe('every day of the range, zero-filled, ascending'),
   sources: z
     .array(z.object({ source: z.string().nullable(), ...trendCounts, days: z.array(trendDay) }))
@@ -70,8 +80,50 @@ export const campaignsResponse = z.object({
       last_touch_opt_outs: count,
       reach: count,
       opt_out_rate: z.number().nullable().describe('users / reach; null when reach = 0'),
+      lift: z
+        .number()
+        .nullable()
+        .describe('opt_out_rate / baseline_rate; null when either is null or the baseline is 0'),
+      significant: z
+        .boolean()
+        .describe('the 95% Wilson lower bound of users / reach (z = 1.959964) is above baseline_rate'),
     }),
   ),
+  baseline_rate: z
+    .number()
+    .nullable()
+    .describe(
+      'pooled over every campaign of the app with a reach in [start - lookback_days, end), those without opt-outs included: sum of users / sum of reach',
+    ),
+});
+
+const rate = z.number().nullable().describe('opt_outs / user_days; null when user_days = 0');
+
+export const exposureResponse = z.object({
+  ...envelope,
+  window_days: z.number().int(),
+  max_bucket: z.number().int(),
+  approximate: z.literal(false),
+  totals: z.object({ user_days: count, opt_outs: count, rate }),
+  buckets: z
+    .array(z.object({ pushes: z.string(), user_days: count, opt_outs: count, rate }))
+    .describe(
+      '"0".."max_bucket-1", then "max_bucket+": user-days at risk by pushes in the window_days before',
+    ),
+});
+
+const winbackWindows = z
+  .array(z.object({ days: z.number().int(), won_back: count, pending: count, lost: count }))
+  .describe('for 1, 7 and 30 days; won_back + pending + lost = opt_outs');
+
+export const winbackResponse = z.object({
+  ...envelope,
+  approximate: z.literal(false),
+  opt_outs: count,
+  windows: winbackWindows,
+  sources: z
+    .array(z.object({ source: z.string().nullable(), opt_outs: count, windows: winbackWindows }))
+    .describe('per source of the opt-out; sorted by opt_outs desc, then source (null last)'),
 });
 
 const outcome = z.object({ opt_outs: count, users: count });

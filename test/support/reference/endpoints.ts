@@ -25,7 +25,17 @@ import {
   type Transition,
   transitions,
 } from './facts.ts';
-import { datesBetween, localDate, type RangeEcho, type ResolvedRange, rangeEcho } from './time.ts';
+import { spike, wilsonLower } from './statistics.ts';
+import {
+  addDays,
+  datesBetween,
+  daysInclusive,
+  localDate,
+  type RangeEcho,
+  type ResolvedRange,
+  rangeEcho,
+  startOfLocalDay,
+} from './time.ts';
 
 export interface QueryParams {
   appId: string;
@@ -58,12 +68,22 @@ export interface TrendCounts {
 }
 export interface TrendDay extends TrendCounts {
   date: string;
+  /** Median of the 28 preceding days' opt-outs (SPEC 5.1). */
+  baseline: number;
+  spike: boolean;
 }
 export interface TrendBody extends Echo {
   approximate: false;
   totals: TrendCounts;
+  /** The same totals over the same number of days just before `from`. */
+  previous: TrendCounts & { from: string; to: string };
   days: TrendDay[];
   sources?: (TrendCounts & { source: string | null; days: TrendDay[] })[];
+}
+
+/** The first instant of a calendar day in tz; days before 1970 hold no events, so 0. */
+function dayStartMs(date: string, tz: string): number {
+  return date < '1970-01-02' ? 0 : startOfLocalDay(date, tz);
 }
 
 /**
@@ -87,18 +107,46 @@ export function trend(events: Events, p: QueryParams & { groupBy?: 'source' }, _
       users: new Set(outs.map((t) => t.user_id)).size,
     };
   };
-  const days = (list: Transition[]): TrendDay[] =>
-    datesBetween(p.range.from, p.range.to).map((date) => ({
-      date,
-      ...counts(list.filter((t) => localDate(t.occurred_at_ms, tz) === date)),
-    }));
-  const body: TrendBody = { ...echo(p), approximate: false, totals: counts(inRange), days: days(inRange) };
+  const ofChannel = transitions(set).filter((t) => t.app_id === p.appId && t.channel === channel);
+  // SPEC 5.1: a day's baseline and spike look at the 28 calendar days before it,
+  // in the same series (all sources, or one), zeros included.
+  const optOutsByDay = (source: string | null | undefined) => {
+    const byDay = new Map<string, number>();
+    for (const t of ofChannel) {
+      if (t.kind !== 'OPT_OUT' || (source !== undefined && t.source !== source)) continue;
+      const date = localDate(t.occurred_at_ms, tz);
+      byDay.set(date, (byDay.get(date) ?? 0) + 1);
+    }
+    return byDay;
+  };
+  const days = (list: Transition[], source?: string | null): TrendDay[] => {
+    const series = optOutsByDay(source);
+    return datesBetween(p.range.from, p.range.to).map((date) => {
+      const own = counts(list.filter((t) => localDate(t.occurred_at_ms, tz) === date));
+      const preceding = datesBetween(addDays(date, -28), addDays(date, -1)).map((d) => series.get(d) ?? 0);
+      return { date, ...own, ...spike(own.opt_outs, preceding) };
+    });
+  };
+  const length = daysInclusive(p.range.from, p.range.to);
+  const previousFrom = addDays(p.range.from, -length);
+  const previous = {
+    from: previousFrom,
+    to: addDays(p.range.from, -1),
+    ...counts(ofChannel.filter((t) => inHalfOpen(t.occurred_at_ms, dayStartMs(previousFrom, tz), startMs))),
+  };
+  const body: TrendBody = {
+    ...echo(p),
+    approximate: false,
+    totals: counts(inRange),
+    previous,
+    days: days(inRange),
+  };
   if (p.groupBy === 'source') {
     const sources = [...new Set(inRange.map((t) => t.source))];
     body.sources = sources
       .map((source) => {
         const list = inRange.filter((t) => t.source === source);
-        return { source, ...counts(list), days: days(list) };
+        return { source, ...counts(list), days: days(list, source) };
       })
       .sort(
         (a, b) =>
@@ -173,12 +221,18 @@ export interface CampaignRow {
   last_touch_opt_outs: number;
   reach: number;
   opt_out_rate: number | null;
+  /** opt_out_rate / baseline_rate (SPEC 5.1). */
+  lift: number | null;
+  /** The 95% Wilson lower bound of users / reach is above baseline_rate. */
+  significant: boolean;
 }
 export interface CampaignsBody extends Echo {
   lookback_days: number;
   limit: number;
   approximate: false;
   campaigns: CampaignRow[];
+  /** Pooled over every campaign with a reach in the widened range: sum of users / sum of reach. */
+  baseline_rate: number | null;
 }
 
 const TYPE_FIELD: Partial<Record<Interaction, 'opens' | 'clicks' | 'dismisses' | 'conversions'>> = {
@@ -219,6 +273,8 @@ export function campaigns(
           last_touch_opt_outs: 0,
           reach: 0,
           opt_out_rate: null,
+          lift: null,
+          significant: false,
         },
         optOutIds: new Set(),
         users: new Set(),
@@ -261,12 +317,37 @@ export function campaigns(
     };
   });
   rows.sort((a, b) => b.opt_outs - a.opt_outs || compareStrings(a.campaign_id, b.campaign_id));
+  // SPEC 5.1: the pooled rate over every campaign of the app with a reach in the
+  // widened range, whether or not anyone opted out after it (users 0 then).
+  const reachedBy = new Map<string, Set<string>>();
+  for (const s of set.pushes) {
+    if (s.app_id !== p.appId || s.campaign_id === null) continue;
+    if (!inHalfOpen(s.occurred_at, reachFrom, p.range.endMs)) continue;
+    reachedBy.set(s.campaign_id, (reachedBy.get(s.campaign_id) ?? new Set()).add(s.user_id));
+  }
+  let pooledUsers = 0;
+  let pooledReach = 0;
+  for (const [campaignId, users] of reachedBy) {
+    pooledReach += users.size;
+    pooledUsers += rows.find((r) => r.campaign_id === campaignId)?.users ?? 0;
+  }
+  const baseline = pooledReach === 0 ? null : pooledUsers / pooledReach;
+  const judged = rows.map((row) => {
+    const lower = wilsonLower(row.users, row.reach);
+    return {
+      ...row,
+      lift:
+        row.opt_out_rate === null || baseline === null || baseline === 0 ? null : row.opt_out_rate / baseline,
+      significant: lower !== null && baseline !== null && lower > baseline,
+    };
+  });
   return {
     ...echo(p),
     lookback_days: lookbackDays,
     limit,
     approximate: false,
-    campaigns: rows.slice(0, limit),
+    campaigns: judged.slice(0, limit),
+    baseline_rate: baseline,
   };
 }
 

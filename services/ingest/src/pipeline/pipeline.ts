@@ -82,21 +82,17 @@ export class IngestPipeline {
         logger: o.logger,
       },
       {
-        // Whatever this member held may have moved on elsewhere meanwhile.
+        // Whatever this member held may have moved on elsewhere meanwhile; and a
+        // failed round may have left state ahead of what is durable.
         onAssignment: () => this.states.dropAll(),
-        onCrash: () => this.states.dropAll(),
+        onCrash: (error) => {
+          this.states.dropAll();
+          if (error instanceof PartitionCountChanged) o.onFatal(error);
+        },
         prepare: async (round) => {
           if (this.stopping) throw new SinkStoppedError('stopping: round left uncommitted');
-          const failed = (error: unknown) => {
-            // Nothing of the round is committed; its partitions restore afresh.
-            this.states.drop(round.batches.map((b) => b.partition));
-            if (error instanceof PartitionCountChanged) o.onFatal(error);
-            else if (!(error instanceof SinkStoppedError))
-              o.logger.warn({ event: 'round_failed', err: error }, 'round failed; it will be redelivered');
-            throw error;
-          };
           try {
-            const prepared = await prepareRound(round, {
+            return await prepareRound(round, {
               codec: o.codec,
               sink: this.sink,
               states: this.states,
@@ -109,9 +105,16 @@ export class IngestPipeline {
               partitionCount: o.partitionCount,
               checkPartitionCount: o.checkPartitionCount,
             });
-            return { write: () => prepared.write().catch(failed) };
           } catch (error) {
-            return failed(error);
+            // Not prepared: its batches come again; what it changed in state is dropped.
+            this.states.dropAll();
+            if (error instanceof PartitionCountChanged) o.onFatal(error);
+            else if (!(error instanceof SinkStoppedError))
+              o.logger.warn(
+                { event: 'round_failed', err: error },
+                'round failed; it will be delivered again',
+              );
+            throw error;
           }
         },
       },

@@ -75,6 +75,8 @@ export async function prepareRound(round: Round, deps: RoundDeps): Promise<Prepa
     throw new PartitionCountChanged(
       `a batch of partition ${outside} arrived, but the topics had ${deps.partitionCount} partitions at start-up`,
     );
+  // A restore reads consent_index: what earlier rounds write must be in it.
+  if (!deps.states.holds(partitions)) await round.drain();
   const states = await deps.states.ensure(partitions, heartbeat);
   const byPartition = new Map<number, PartitionRound>(
     partitions.map((p) => [p, { state: states.get(p)!, events: [], controls: [] }]),

@@ -23,6 +23,11 @@ export class PartitionStates {
     },
   ) {}
 
+  /** Whether every partition of `partitions` has its state (none needs a restore). */
+  holds(partitions: readonly number[]): boolean {
+    return partitions.every((p) => this.states.has(p));
+  }
+
   dropAll(): void {
     this.states.clear();
   }

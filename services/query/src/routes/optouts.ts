@@ -1,4 +1,4 @@
-// GET /v1/apps/{appId}/optouts/{trend,push-pressure,campaigns,events,export}.
+// GET /v1/apps/{appId}/optouts/{trend,push-pressure,campaigns,events,export,exposure,winback}.
 // Order of checks: 401/403 (who asks) before 400 (what is asked), so a caller
 // without access learns nothing about the parameters.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -7,8 +7,10 @@ import {
   campaignsResponse,
   eventsResponse,
   exportRowSchema,
+  exposureResponse,
   pushPressureResponse,
   trendResponse,
+  winbackResponse,
 } from '../api-schemas.ts';
 import { type AppContext, requireAccess } from '../context.ts';
 import { CONTENT_TYPES, exportBody, exportFilename } from '../export-stream.ts';
@@ -25,9 +27,11 @@ import { type ResolvedRange, rangeJson } from '../periods.ts';
 import { campaigns } from '../queries/campaigns.ts';
 import { events } from '../queries/events.ts';
 import { exportSql } from '../queries/export.ts';
+import { exposure } from '../queries/exposure.ts';
 import { pushPressure } from '../queries/push-pressure.ts';
 import type { FactScope } from '../queries/scope.ts';
 import { trend } from '../queries/trend.ts';
+import { winback } from '../queries/winback.ts';
 
 type AppRequest = FastifyRequest<{ Params: { appId: string } }>;
 
@@ -67,7 +71,8 @@ export function registerOptOutRoutes(app: FastifyInstance, context: AppContext):
         'trend',
         'Opt-outs, opt-ins and opting-out users per day',
         trendResponse,
-        'Every day of the range in tz, zero-filled. With group_by=source also one series per consent source.',
+        'Every day of the range in tz, zero-filled, with its baseline (median of the 28 days before) and spike; ' +
+          'previous: the same totals over the days just before. With group_by=source also one series per consent source.',
       ),
     },
     async (request: AppRequest) => {
@@ -112,18 +117,20 @@ export function registerOptOutRoutes(app: FastifyInstance, context: AppContext):
         'campaigns',
         'Campaigns interacted with before opting out',
         campaignsResponse,
-        'Sorted by opt_outs desc, then campaign_id; reach counts pushes in [start - lookback_days * 24h, end).',
+        'Sorted by opt_outs desc, then campaign_id; reach counts pushes in [start - lookback_days * 24h, end). ' +
+          'lift and significant compare each campaign with baseline_rate, the pooled rate of every campaign with a reach.',
       ),
     },
     async (request: AppRequest) => {
       const { appId, params, scope } = prepare(context, request, 'campaigns');
-      const rows = await campaigns(context.warehouse, scope, params.lookback_days, params.limit, timeout);
+      const result = await campaigns(context.warehouse, scope, params.lookback_days, params.limit, timeout);
       return {
         ...envelope(appId, params.range, scope.channel),
         lookback_days: params.lookback_days,
         limit: params.limit,
         approximate: false,
-        campaigns: rows,
+        campaigns: result.campaigns,
+        baseline_rate: result.baseline_rate,
       };
     },
   );
@@ -154,6 +161,49 @@ export function registerOptOutRoutes(app: FastifyInstance, context: AppContext):
         approximate: false,
         ...result,
       };
+    },
+  );
+
+  app.get(
+    `${base}/exposure`,
+    {
+      schema: routeSchema(
+        'exposure',
+        'Opt-out rate by pushes received, over user-days at risk',
+        exposureResponse,
+        'A user-day at risk: a day of the range and a user known before it (an event of any kind) and not opted ' +
+          'out on the channel at its start. Bucketed by the pushes in the window_days before the day; rate = ' +
+          'opt_outs / user_days (null without user-days).',
+      ),
+    },
+    async (request: AppRequest) => {
+      const { appId, params, scope } = prepare(context, request, 'exposure');
+      const result = await exposure(context.warehouse, scope, params.window_days, params.max_bucket, timeout);
+      return {
+        ...envelope(appId, params.range, scope.channel),
+        window_days: params.window_days,
+        max_bucket: params.max_bucket,
+        approximate: false,
+        ...result,
+      };
+    },
+  );
+
+  app.get(
+    `${base}/winback`,
+    {
+      schema: routeSchema(
+        'winback',
+        'Opt-outs won back (opted in again) within 1, 7 and 30 days',
+        winbackResponse,
+        'Per window: won_back (the next opt-in on the channel came within the days), pending (not yet, and ' +
+          'the window ends after now), lost (the rest). Overall and per source of the opt-out.',
+      ),
+    },
+    async (request: AppRequest) => {
+      const { appId, params, scope } = prepare(context, request, 'winback');
+      const result = await winback(context.warehouse, scope, context.now(), timeout);
+      return { ...envelope(appId, params.range, scope.channel), approximate: false, ...result };
     },
   );
 

@@ -1,0 +1,116 @@
+// winback: for the opt-outs in the range, whether the user opted back in on the
+// same channel within 1, 7 and 30 days (SPEC 5.1), overall and per source.
+//
+// The next opt-in of an opt-out at t is the first live OPT_IN of the user and
+// channel after it in (t, transition_id) order, the order of the definition.
+// Only opt-ins up to 30 days after the range's end can decide a window, so
+// the read stops there; what it does not see is "not won back (yet)".
+import { type SqlFragment, sql, unsafeRaw } from '@optout/clickhouse';
+import { num, type Warehouse } from '../warehouse.ts';
+import { DAY_MS, type FactScope, liveTransitions } from './scope.ts';
+import { compareText } from './sort.ts';
+
+export const WINBACK_DAYS = [1, 7, 30] as const;
+const LONGEST_MS = 30 * DAY_MS;
+
+export interface WinbackWindow {
+  days: number;
+  won_back: number;
+  pending: number;
+  lost: number;
+}
+
+export interface WinbackResult {
+  opt_outs: number;
+  windows: WinbackWindow[];
+  sources: { source: string | null; opt_outs: number; windows: WinbackWindow[] }[];
+}
+
+/**
+ * One row per opt-out in range: its source, t, and the time to its next opt-in
+ * (back_ms, -1 when none within 30 days of the range's end).
+ */
+function optOutsWithReturnSql(scope: FactScope): SqlFragment {
+  const { range } = scope;
+  const live = liveTransitions({
+    appId: scope.appId,
+    channel: scope.channel,
+    range: { start: range.start, end: new Date(range.end.getTime() + LONGEST_MS) },
+    kinds: 'all',
+    columns: ['occurred_at_ms', 'source'],
+  });
+  return sql`
+    SELECT source, t, if(back_at < 0, -1, back_at - t) AS back_ms
+    FROM (
+      SELECT t, kind, source, back_at
+      FROM (
+        SELECT arrayMap(x -> x.1, ordered) AS times, arrayMap(x -> x.3, ordered) AS kinds,
+          arrayMap(x -> x.4, ordered) AS sources,
+          arrayMap(i -> arrayFirstIndex((k, j) -> k = 'OPT_IN' AND j > i, kinds, arrayEnumerate(kinds)),
+            arrayEnumerate(kinds)) AS next_in,
+          arrayMap(n -> if(n = 0, toInt64(-1), times[n]), next_in) AS back_ats
+        FROM (
+          SELECT arraySort(groupArray(tuple(occurred_at_ms, transition_id, kind, source))) AS ordered
+          FROM (${live})
+          GROUP BY user_id
+        )
+      )
+      ARRAY JOIN times AS t, kinds AS kind, sources AS source, back_ats AS back_at
+    )
+    WHERE kind = 'OPT_OUT' AND t >= ${range.start.getTime()} AND t < ${range.end.getTime()}`;
+}
+
+/** Per source: opt-outs, and per window those won back and those still pending at `nowMs`. */
+function winbackSql(scope: FactScope, nowMs: number): SqlFragment {
+  // Aliases from the constant WINBACK_DAYS (code, not input).
+  const perWindow = WINBACK_DAYS.map((d) => {
+    const won = sql`back_ms >= 0 AND back_ms <= ${d * DAY_MS}`;
+    return sql`
+      countIf(${won}) AS ${unsafeRaw(`won_${d}`)},
+      countIf(NOT (${won}) AND t + ${d * DAY_MS} > ${nowMs}) AS ${unsafeRaw(`pending_${d}`)}`;
+  });
+  return sql`
+    SELECT source, count() AS opt_outs, ${perWindow.reduce((all, w) => sql`${all}, ${w}`)}
+    FROM (${optOutsWithReturnSql(scope)})
+    GROUP BY source`;
+}
+
+function windowsOf(row: Record<string, unknown>, optOuts: number): WinbackWindow[] {
+  return WINBACK_DAYS.map((days) => {
+    const won = num(row[`won_${days}`]);
+    const pending = num(row[`pending_${days}`]);
+    return { days, won_back: won, pending, lost: optOuts - won - pending };
+  });
+}
+
+export async function winback(
+  warehouse: Warehouse,
+  scope: FactScope,
+  now: Date,
+  timeoutMs: number,
+): Promise<WinbackResult> {
+  const rows = await warehouse.rows(winbackSql(scope, now.getTime()), { timeoutMs, label: 'winback' });
+  const sources = rows
+    .map((row) => {
+      const optOuts = num(row.opt_outs);
+      return {
+        source: row.source === null ? null : String(row.source),
+        opt_outs: optOuts,
+        windows: windowsOf(row, optOuts),
+      };
+    })
+    .sort(
+      (a, b) =>
+        b.opt_outs - a.opt_outs ||
+        (a.source === null ? 1 : 0) - (b.source === null ? 1 : 0) ||
+        compareText(a.source ?? '', b.source ?? ''),
+    );
+  // Every count is additive over sources.
+  const optOuts = sources.reduce((sum, s) => sum + s.opt_outs, 0);
+  const windows = WINBACK_DAYS.map((days, i) => {
+    const won = sources.reduce((sum, s) => sum + s.windows[i]!.won_back, 0);
+    const pending = sources.reduce((sum, s) => sum + s.windows[i]!.pending, 0);
+    return { days, won_back: won, pending, lost: optOuts - won - pending };
+  });
+  return { opt_outs: optOuts, windows, sources };
+}
