@@ -2,8 +2,11 @@
 // directly in ClickHouse with INSERT ... SELECT FROM numbers(...) (not through
 // ingest: the point is the read path), matching infra/clickhouse/migrations:
 // `bench-query` gets N opt-outs over 30 days from a pool of U users, with
-// campaign touches, app event counts, campaign reach and latest-known values;
-// `bench-export` gets E opt-outs of E distinct users, for the export.
+// campaign touches, app event counts, campaign reach and latest-known values,
+// opt-ins after a third of the opt-outs (win-back), and for exposure every
+// user's first-seen time and P pushes per user and day over the 30 days and
+// the 7 before them (raw_push); `bench-export` gets E opt-outs of E distinct
+// users, for the export.
 import { createHash, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import {
@@ -31,6 +34,10 @@ export interface QueryBenchOptions {
   exportRows: number;
   requests: number;
   reachRows: number;
+  /** Pushes per user per day in raw_push (exposure); default 1. */
+  pushesPerUserDay?: number;
+  /** Requests per figure for exposure, which takes seconds at full scale; default min(requests, 5). */
+  slowRequests?: number;
 }
 
 const DAY_S = 86_400;
@@ -79,6 +86,21 @@ export function factStatements(db: string, o: QueryBenchOptions, startS: number)
      SELECT '${EXPORT_APP}', 'PUSH', toDateTime(${exportTs}), concat('x', toString(number)), concat('x', toString(number)), ${optOut},
        toInt64(${exportTs}) * 1000, 'os_settings', arrayMap(i -> toUInt32(i), range(30)), '', toInt64(0), toInt64(0), toUInt64(1), toUInt8(0)
      FROM numbers(${o.exportRows})`,
+    // Win-back: a third of the opt-outs are followed by an opt-in 1 hour to 20 days later (before today).
+    `INSERT INTO ${db}.consent_transitions (app_id, channel, occurred_at, transition_id, user_id, kind, occurred_at_ms, source, pushes_before, last_touch_campaign_id, last_touch_at_ms, next_activity_at_ms, version, is_deleted)
+     SELECT '${QUERY_APP}', 'PUSH', toDateTime(intDiv(back, 1000)), concat('i', toString(number)), ${user('number')},
+       CAST('OPT_IN' AS Enum8('OPT_OUT' = 1, 'OPT_IN' = 2)), back, 'os_settings', CAST([] AS Array(UInt32)), '', toInt64(0), toInt64(0), toUInt64(1), toUInt8(0)
+     FROM (SELECT number, least(toInt64(${ts('number')}) * 1000 + 3600000 + toInt64(cityHash64(number, 3) % (20 * 86400000)), toInt64(${startS + span}) * 1000 - 1) AS back
+           FROM numbers(${n}) WHERE number % 3 = 0)`,
+    // Exposure: when each of the U users was first seen (before any of their pushes)...
+    `INSERT INTO ${db}.user_first_seen_in (app_id, user_id, seen_at_ms)
+     SELECT '${QUERY_APP}', concat('u', toString(number)), (toInt64(${startS}) - ${7 * DAY_S} - toInt64(cityHash64(number, 5) % (200 * ${DAY_S}))) * 1000
+     FROM numbers(${o.users})`,
+    // ... and P pushes per user per day over the 30 days and the 7 before, at random times.
+    `INSERT INTO ${db}.raw_push (app_id, user_id, event_id, occurred_at, occurred_at_ms, message_id, campaign_id, campaign_name, platform)
+     SELECT '${QUERY_APP}', ${user('number')}, concat('p', toString(number)), toDateTime(intDiv(at, 1000)), at, '', NULL, NULL, NULL
+     FROM (SELECT number, (toInt64(${startS}) - ${7 * DAY_S}) * 1000 + toInt64(cityHash64(number, 7) % (${37 * DAY_S} * 1000)) AS at
+           FROM numbers(${Math.round(o.users * (o.pushesPerUserDay ?? 1) * 37)}))`,
     `INSERT INTO ${db}.user_external_ids (app_id, user_id, external_id, observed_at_ms, event_id)
      SELECT app_id, user_id, concat('crm-', user_id), occurred_at_ms, transition_id FROM ${db}.consent_transitions`,
     `INSERT INTO ${db}.user_identifiers (app_id, user_id, identifiers, observed_at_ms, event_id)
@@ -91,7 +113,7 @@ async function timedGet(url: string, key: string): Promise<{ ms: number; status:
   const started = performance.now();
   const response = await fetch(url, {
     headers: { authorization: `Bearer ${key}` },
-    signal: AbortSignal.timeout(60_000),
+    signal: AbortSignal.timeout(300_000),
   });
   await response.arrayBuffer();
   return { ms: performance.now() - started, status: response.status };
@@ -162,6 +184,9 @@ export async function benchQuery(conn: Connection, o: QueryBenchOptions): Promis
         API_KEYS_FILE: undefined,
         HTTP_PORT: String(port),
         LOG_LEVEL: 'warn',
+        // Exposure reads every push of the range at this scale (docs/insights.md): give it the
+        // time to answer, so the figure says how long it takes instead of only "504".
+        QUERY_TIMEOUT_MS: '240000',
       },
       join(REPO_ROOT, 'artifacts', 'bench', 'logs', `${db}-query.log`),
     );
@@ -170,20 +195,42 @@ export async function benchQuery(conn: Connection, o: QueryBenchOptions): Promis
     }
     const range = `period=custom&from=${isoDay(startS)}&to=${isoDay(todayS - DAY_S)}&channel=PUSH`;
     const base = `http://127.0.0.1:${port}/v1/apps`;
-    const endpoints: Record<string, string> = {
-      trend: `${base}/${QUERY_APP}/optouts/trend?${range}`,
-      'push-pressure': `${base}/${QUERY_APP}/optouts/push-pressure?${range}`,
-      campaigns: `${base}/${QUERY_APP}/optouts/campaigns?${range}&lookback_days=7`,
-      events: `${base}/${QUERY_APP}/optouts/events?${range}&lookback_days=7&count=total`,
-    };
+    const app = `${base}/${QUERY_APP}/optouts`;
+    const year = 'period=last_year&channel=PUSH';
+    const slow = o.slowRequests ?? Math.min(o.requests, 5);
+    const endpoints: { name: string; url: string; requests: number }[] = [
+      { name: 'trend', url: `${app}/trend?${range}`, requests: o.requests },
+      { name: 'trend last_year', url: `${app}/trend?${year}`, requests: o.requests },
+      { name: 'push-pressure', url: `${app}/push-pressure?${range}`, requests: o.requests },
+      { name: 'campaigns', url: `${app}/campaigns?${range}&lookback_days=7`, requests: o.requests },
+      { name: 'events', url: `${app}/events?${range}&lookback_days=7&count=total`, requests: o.requests },
+      { name: 'winback', url: `${app}/winback?${range}`, requests: o.requests },
+      { name: 'winback last_year', url: `${app}/winback?${year}`, requests: o.requests },
+      { name: 'exposure', url: `${app}/exposure?${range}&window_days=7`, requests: slow },
+      { name: 'exposure last_year', url: `${app}/exposure?${year}&window_days=7`, requests: slow },
+    ];
     const figures: SectionResult['figures'] = [];
     const details: Record<string, unknown> = { database: db, loadSeconds };
-    const on = `${fmt(o.optOuts)} opt-outs over 30 days from ${fmt(o.users)} users (facts generated in ClickHouse, not by ingest), ${o.requests} sequential requests after 1 warm-up`;
-    for (const [name, url] of Object.entries(endpoints)) {
+    const pushes = Math.round(o.users * (o.pushesPerUserDay ?? 1) * 37);
+    const data = `${fmt(o.optOuts)} opt-outs over 30 days from ${fmt(o.users)} users, ${fmt(pushes)} pushes (facts and raw pushes generated in ClickHouse, not by ingest)`;
+    for (const { name, url, requests } of endpoints) {
+      const on = `${data}, ${requests} sequential requests after 1 warm-up`;
       const warm = await timedGet(url, key);
-      if (warm.status !== 200) throw new Error(`${name} answered ${warm.status}`);
+      if (warm.status !== 200) {
+        // One endpoint failing (e.g. over the time limit) leaves the others' figures standing.
+        details[name] = { status: warm.status, ms: warm.ms };
+        for (const figure of ['p50', 'p95']) {
+          figures.push({
+            name: `${name} ${figure}`,
+            value: null,
+            unit: 'ms',
+            measured: `GET ${name} answered ${warm.status} after ${fmt(warm.ms)} ms, ${data}`,
+          });
+        }
+        continue;
+      }
       const samples: number[] = [];
-      for (let i = 0; i < o.requests; i++) samples.push((await timedGet(url, key)).ms);
+      for (let i = 0; i < requests; i++) samples.push((await timedGet(url, key)).ms);
       const s = summarize(samples);
       details[name] = s;
       figures.push({ name: `${name} p50`, value: s.p50, unit: 'ms', measured: `GET ${name}, ${on}` });

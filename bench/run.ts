@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { connectionFromEnv, stackUp } from '../infra/local/stack.ts';
 import { REPO_ROOT } from '../services/simulator/src/processes.ts';
+import { benchBackfill } from './backfill.ts';
 import { type Connection, NotAvailable, type Scale, type SectionResult } from './common.ts';
 import { benchFreshness } from './freshness.ts';
 import { benchIngest } from './ingest.ts';
@@ -18,7 +19,7 @@ import { benchRestore } from './restore.ts';
 import { benchState } from './state.ts';
 import { round } from './stats.ts';
 
-const SECTIONS = ['ingest', 'freshness', 'state', 'restore', 'query'] as const;
+const SECTIONS = ['ingest', 'freshness', 'state', 'restore', 'backfill', 'query'] as const;
 type Section = (typeof SECTIONS)[number];
 
 interface ScaleSettings {
@@ -26,6 +27,7 @@ interface ScaleSettings {
   freshness: { rate: number; seconds: number };
   state: { users: number; days: number; runs: number };
   restore: { users: number; runs: number };
+  backfill: { users: number; days: number };
   query: QueryBenchOptions;
 }
 
@@ -35,6 +37,7 @@ export const SCALES: Record<Scale, ScaleSettings> = {
     freshness: { rate: 1_000, seconds: 5 },
     state: { users: 500, days: 30, runs: 1 },
     restore: { users: 10_000, runs: 1 },
+    backfill: { users: 200, days: 365 },
     query: { optOuts: 5_000, users: 50_000, exportRows: 10_000, requests: 5, reachRows: 50_000 },
   },
   full: {
@@ -42,6 +45,7 @@ export const SCALES: Record<Scale, ScaleSettings> = {
     freshness: { rate: 5_000, seconds: 30 },
     state: { users: 20_000, days: 30, runs: 3 },
     restore: { users: 250_000, runs: 3 },
+    backfill: { users: 20_000, days: 365 },
     query: { optOuts: 100_000, users: 1_000_000, exportRows: 1_000_000, requests: 30, reachRows: 2_000_000 },
   },
 };
@@ -118,6 +122,7 @@ async function main(argv: string[]): Promise<number> {
     freshness: () => benchFreshness(conn, settings.freshness),
     state: () => benchState(settings.state),
     restore: () => benchRestore(conn, settings.restore),
+    backfill: () => benchBackfill(conn, settings.backfill),
     query: () => benchQuery(conn, settings.query),
   };
   for (const section of parsed.only) {

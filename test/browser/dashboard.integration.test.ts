@@ -12,6 +12,7 @@ import { type Browser, type BrowserContext, chromium, type Page } from 'playwrig
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseQueryConfig } from '../../services/query/src/config.ts';
 import { buildQueryServer } from '../../services/query/src/server.ts';
+import { burst } from '../query/insights-data.ts';
 import { testStack } from '../support/env.ts';
 import { generateEvents } from '../support/generate.ts';
 import { createTestPipeline, type TestPipeline } from '../support/pipeline.ts';
@@ -32,7 +33,14 @@ const KEY = 'dashboard-reader-key-0123456789';
 const OTHER_APP_KEY = 'dashboard-other-app-key-0123456789';
 // Not UTC, so the page must send its own zone and days are local days.
 const TZ = 'Europe/Berlin';
-const CARDS = ['trend-card', 'pressure-card', 'campaigns-card', 'events-card'] as const;
+const CARDS = [
+  'trend-card',
+  'pressure-card',
+  'exposure-card',
+  'campaigns-card',
+  'events-card',
+  'winback-card',
+] as const;
 const SCREENSHOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../artifacts/browser/dashboard.png');
 
 const sha256 = (text: string) => createHash('sha256').update(text, 'utf8').digest('hex');
@@ -120,10 +128,13 @@ describe('dashboard in headless Chromium', () => {
       throw new Error(`${CHROMIUM} not found: install Debian's Chromium with \`apt-get install chromium\``);
     }
     p = await createTestPipeline({ partitions: 2, prefix: 'browser' });
-    // 40 days of data: last week, last month and a custom range all differ.
-    await p.produce(
-      generateEvents({ seed: 4242, now: Date.now(), apps: 1, users: 40, days: 40, campaigns: 6 }),
-    );
+    // 40 days of data: last week, last month and a custom range all differ; a
+    // burst of opt-outs three days ago makes a spike and a significant campaign.
+    const burstDay = Math.floor(Date.now() / 86_400_000) * 86_400_000 - 6 * 86_400_000;
+    await p.produce([
+      ...generateEvents({ seed: 4242, now: Date.now(), apps: 1, users: 40, days: 40, campaigns: 6 }),
+      ...burst(APP, burstDay),
+    ]);
     await p.startIngest();
     await p.waitForCaughtUp(90_000);
 
@@ -230,7 +241,14 @@ describe('dashboard in headless Chromium', () => {
       `${events.outcomes.churned.users} user`,
     );
 
-    for (const testid of ['trend-chart', 'pressure-chart', 'campaigns-chart', 'events-chart']) {
+    for (const testid of [
+      'trend-chart',
+      'pressure-chart',
+      'exposure-chart',
+      'campaigns-chart',
+      'events-chart',
+      'winback-chart',
+    ]) {
       const box = await page.getByTestId(testid).boundingBox();
       expect(box?.height ?? 0, testid).toBeGreaterThan(100);
     }
@@ -242,6 +260,67 @@ describe('dashboard in headless Chromium', () => {
     await page.reload();
     await settled(page, 'trend-card', { period: 'last_week' });
     expect(await page.getByTestId('app-id').inputValue()).toBe(APP);
+  });
+
+  it('shows spikes, the change against the previous period, exposure, lift and win-back', async () => {
+    const week = { period: 'last_week', tz: TZ, channel: 'PUSH' };
+    const [trend, exposure, campaigns, winback] = await Promise.all([
+      api('trend', week),
+      api('exposure', week),
+      api('campaigns', { ...week, lookback_days: 7 }),
+      api('winback', week),
+    ]);
+
+    // Spike days are marked, and each total says how it moved against the previous period.
+    const spikes = (trend.days as Json[]).filter((d) => d.spike);
+    expect(spikes.length).toBeGreaterThan(0);
+    const trendCard = page.getByTestId('trend-card');
+    await settled(page, 'trend-card', { period: 'last_week' });
+    expect(await trendCard.getAttribute('data-spikes')).toBe(String(spikes.length));
+    const spikeNote = (await page.getByTestId('trend-spikes').textContent()) ?? '';
+    expect(spikeNote).toContain(`${spikes.length} spike`);
+    expect(spikeNote).toContain(`${spikes[0]!.opt_outs} opt-outs`);
+    const optOutChange = (await trendCard.locator('[data-change="opt_outs"]').textContent()) ?? '';
+    const previous = trend.previous.opt_outs as number;
+    expect(optOutChange).toContain(previous === 0 ? 'new' : `vs ${previous}`);
+    expect(await trendCard.locator('[data-change="opt_outs"]').getAttribute('data-direction')).toBe(
+      trend.totals.opt_outs > previous ? 'up' : trend.totals.opt_outs < previous ? 'down' : 'same',
+    );
+    expect(await page.getByTestId('trend-previous').textContent()).toContain('previous 7 days');
+
+    // The exposure curve: one point per bucket, with its user-days.
+    const exposureCard = await settled(page, 'exposure-card', { period: 'last_week' });
+    expect(exposure.totals.user_days).toBeGreaterThan(0);
+    expect(exposureCard.total).toBe(exposure.totals.user_days);
+    expect(exposureCard.rows).toBe(exposure.buckets.length);
+    const exposureStats = (await page.getByTestId('exposure-stats').textContent()) ?? '';
+    expect(exposureStats.replace(/,/g, '')).toContain(`${exposure.totals.user_days} user-days`);
+    expect(exposureStats).toContain('per 1,000');
+
+    // Lift and the significance mark in the campaigns table, row by row.
+    await settled(page, 'campaigns-card', { period: 'last_week', lookback: '7' });
+    const significant = (campaigns.campaigns as Json[]).filter((c) => c.significant);
+    expect(significant.length).toBeGreaterThan(0);
+    const rows = page.getByTestId('campaigns-table').locator('tbody tr');
+    for (let i = 0; i < campaigns.campaigns.length; i++) {
+      const c = campaigns.campaigns[i] as Json;
+      const row = rows.nth(i);
+      expect(await row.getAttribute('data-campaign-id')).toBe(c.campaign_id);
+      expect(await row.getAttribute('data-significant')).toBe(String(c.significant));
+      const text = (await row.textContent()) ?? '';
+      expect(text).toContain(c.lift === null ? '–' : `×${(c.lift as number).toFixed(2)}`);
+      expect(text.includes('beyond chance')).toBe(c.significant);
+    }
+    expect(await page.getByTestId('campaigns-baseline').textContent()).toContain('Pooled opt-out rate');
+
+    // Win-back windows, overall and per source.
+    const winbackCard = await settled(page, 'winback-card', { period: 'last_week' });
+    expect(winbackCard.total).toBe(winback.opt_outs);
+    expect(await page.getByTestId('winback-card').getAttribute('data-won')).toBe(
+      (winback.windows as Json[]).map((w) => w.won_back).join(','),
+    );
+    expect(winbackCard.rows).toBe(1 + winback.sources.length);
+    expect((winback.windows as Json[])[1]!.won_back).toBeGreaterThan(0);
   });
 
   it('switching the period changes the trend (presets and Dates Between)', async () => {
@@ -353,11 +432,17 @@ describe('dashboard in headless Chromium', () => {
     const sms = await api('trend', { period: 'last_month', tz: TZ, channel: 'SMS' });
     expect(sms.totals.opt_outs + sms.totals.opt_ins).toBe(0);
     await page.getByTestId('channel').selectOption('SMS');
-    for (const id of CARDS) {
+    for (const id of CARDS.filter((c) => c !== 'exposure-card')) {
       const card = await settled(page, id, { period: 'last_month', channel: 'SMS' }, 'empty');
       expect(card.total).toBe(0);
       expect(card.overlay).toContain('No opt-outs in this period');
     }
+    // Nobody ever stated an SMS consent, so every known user is at risk on every day: user-days, no opt-outs.
+    const exposure = await api('exposure', { period: 'last_month', tz: TZ, channel: 'SMS' });
+    const card = await settled(page, 'exposure-card', { period: 'last_month', channel: 'SMS' });
+    expect(card.total).toBe(exposure.totals.user_days);
+    expect(exposure.totals.user_days).toBeGreaterThan(0);
+    expect(await page.getByTestId('exposure-card').getAttribute('data-opt-outs')).toBe('0');
     expect(await page.getByTestId('campaigns-table').locator('tbody tr').count()).toBe(1);
     await page.screenshot({ path: SCREENSHOT.replace(/\.png$/, '-empty.png'), fullPage: true });
   });

@@ -1,8 +1,6 @@
 // The event set of the insights tests (SPEC 5.1): generated histories, plus a
-// hand-made burst that the definitions must notice: fourteen known users of
-// app-1 sent the "c-burst" campaign, who all opt out of PUSH within hours on
-// BURST_DAY (a spike against the days before, a campaign whose rate is far
-// above the pooled one), and some of whom opt back in within 1 or 7 days.
+// hand-made burst that the definitions must notice (a spike, a significant
+// campaign, win-backs) and users on the exact edges of the definitions.
 import { generateEvents } from '../support/generate.ts';
 import type { InputEvent } from '../support/reference/events.ts';
 
@@ -16,20 +14,25 @@ export const NOW = Date.UTC(2025, 10, 12, 15, 0, 0);
 export const BURST_DAY = Date.UTC(2025, 10, 5);
 export const APP = 'app-1';
 
-function burst(): InputEvent[] {
+/**
+ * Fourteen known users of `appId` sent the "c-burst" campaign on the UTC day
+ * starting at `day`, all opting out of PUSH within hours (a spike; a campaign
+ * far above the pooled rate), a third back within a day, a third within 7.
+ */
+export function burst(appId: string, day: number): InputEvent[] {
   const out: InputEvent[] = [];
   for (let i = 1; i <= 14; i++) {
     const user_id = `burst-${String(i).padStart(2, '0')}`;
-    const base = { app_id: APP, user_id };
-    const id = (what: string) => `burst-${what}-${i}`;
-    const sentAt = BURST_DAY + 9 * HOUR + i * MINUTE;
-    const optOutAt = BURST_DAY + 12 * HOUR + i * 7 * MINUTE;
+    const base = { app_id: appId, user_id };
+    const id = (what: string) => `burst-${day}-${what}-${i}`;
+    const sentAt = day + 9 * HOUR + i * MINUTE;
+    const optOutAt = day + 12 * HOUR + i * 7 * MINUTE;
     out.push({
       kind: 'appEvent',
       event: {
         ...base,
         event_id: id('install'),
-        occurred_at: BURST_DAY - 10 * DAY,
+        occurred_at: day - 10 * DAY,
         event_name: 'app_open',
         external_id: null,
       },
@@ -41,7 +44,7 @@ function burst(): InputEvent[] {
         event: {
           ...base,
           event_id: id(`warmup${d}`),
-          occurred_at: BURST_DAY - d * DAY + 3 * HOUR,
+          occurred_at: day - d * DAY + 3 * HOUR,
           message_id: id(`wm${d}`),
           campaign_id: null,
           campaign_name: null,
@@ -174,5 +177,5 @@ export function insightEvents(): InputEvent[] {
     campaigns: 6,
     consentHistories: 2,
   });
-  return [...generated, ...burst(), ...edges()];
+  return [...generated, ...burst(APP, BURST_DAY), ...edges()];
 }

@@ -1,9 +1,29 @@
-// The Opt Out dashboard: settings, the four report cards and the export.
+// The Opt Out dashboard: settings, the report cards and the export.
 // Every card shows its state on its container for people (overlay) and for the
 // browser test (data-state="idle|loading|ready|empty|error", data-total, ...).
 import { ApiError, downloadExport, getReport } from './api.js';
-import { clear, drawCampaigns, drawEvents, drawPushPressure, drawTrend } from './charts.js';
-import { addDays, count, decimalWithUnit, formatInt, longDay, rate, todayIn } from './format.js';
+import {
+  clear,
+  drawCampaigns,
+  drawEvents,
+  drawExposure,
+  drawPushPressure,
+  drawTrend,
+  drawWinback,
+} from './charts.js';
+import {
+  addDays,
+  change,
+  count,
+  decimalWithUnit,
+  formatInt,
+  lift,
+  longDay,
+  perThousand,
+  rate,
+  shortDay,
+  todayIn,
+} from './format.js';
 
 const STORAGE = { appId: 'optout.appId', key: 'optout.apiKey', settings: 'optout.settings' };
 const CHANNEL_NAMES = { PUSH: 'Push', EMAIL: 'Email', SMS: 'SMS', IN_APP: 'In-app' };
@@ -71,10 +91,12 @@ function customRangeProblem() {
 const cards = {
   trend: byTestId('trend-card'),
   pressure: byTestId('pressure-card'),
+  exposure: byTestId('exposure-card'),
   campaigns: byTestId('campaigns-card'),
   events: byTestId('events-card'),
+  winback: byTestId('winback-card'),
 };
-const sequence = { trend: 0, pressure: 0, campaigns: 0, events: 0 };
+const sequence = Object.fromEntries(Object.keys(cards).map((name) => [name, 0]));
 const inFlight = {};
 
 /** Shows `state` on a card; `message` goes in its overlay (loading, empty, error). */
@@ -140,10 +162,37 @@ function loadTrend() {
   return load('trend', async (signal, current) => {
     const data = await getReport(state.appId, 'trend', rangeParams(), state.key, signal);
     if (!current()) return;
-    const { totals } = data;
+    const { totals, previous } = data;
     $('[data-total="opt_outs"]', card).textContent = count(totals.opt_outs, 'opt-out');
     $('[data-total="opt_ins"]', card).textContent = count(totals.opt_ins, 'opt-in');
     $('[data-total="users"]', card).textContent = count(totals.users, 'user');
+    // Each total against the same number of days just before the period.
+    for (const name of ['opt_outs', 'opt_ins', 'users']) {
+      const cell = $(`[data-change="${name}"]`, card);
+      cell.textContent = change(totals[name], previous[name]);
+      cell.dataset.direction =
+        totals[name] > previous[name] ? 'up' : totals[name] < previous[name] ? 'down' : 'same';
+    }
+    byTestId('trend-previous').textContent =
+      `Changes against the previous ${count(data.days.length, 'day')}: ${longDay(previous.from)} – ${longDay(previous.to)}`;
+    const spikes = data.days.filter((d) => d.spike);
+    const spikeNote = byTestId('trend-spikes');
+    spikeNote.replaceChildren();
+    if (spikes.length === 0) {
+      spikeNote.textContent = 'No spike: no day stands out from the 28 days before it.';
+    } else {
+      const lead = document.createElement('strong');
+      lead.textContent = `▲ ${count(spikes.length, 'spike')}: `;
+      spikeNote.append(
+        lead,
+        spikes
+          .map(
+            (d) => `${shortDay(d.date)} (${count(d.opt_outs, 'opt-out')}, usually ${formatInt(d.baseline)})`,
+          )
+          .join(' · '),
+      );
+    }
+    card.dataset.spikes = String(spikes.length);
     // Opt-ins alone still make a chart worth showing.
     const empty = totals.opt_outs === 0 && totals.opt_ins === 0;
     if (empty) clear($('canvas', card));
@@ -172,6 +221,68 @@ function loadPressure() {
   });
 }
 
+function loadExposure() {
+  const card = cards.exposure;
+  return load('exposure', async (signal, current) => {
+    const data = await getReport(state.appId, 'exposure', rangeParams(), state.key, signal);
+    if (!current()) return;
+    const stat = (name) => $(`[data-stat="${name}"]`, card);
+    stat('user_days').textContent = count(data.totals.user_days, 'user-day');
+    stat('opt_outs').textContent = formatInt(data.totals.opt_outs);
+    stat('rate').textContent = perThousand(data.totals.rate);
+    $('[data-role="window-note"]', card).textContent =
+      `Opt-outs per 1,000 user-days at risk, by pushes received in the ${data.window_days} days before the day ` +
+      `(bucket "${data.max_bucket}+" = ${data.max_bucket} or more); bars: the user-days of each bucket`;
+    const empty = data.totals.user_days === 0;
+    if (empty) clear($('canvas', card));
+    else drawExposure($('canvas', card), data.buckets, data.window_days);
+    card.dataset.optOuts = String(data.totals.opt_outs);
+    card.dataset.rows = String(data.buckets.length);
+    markReady(card, data, data.totals.user_days, empty, 'No users at risk in this period');
+  });
+}
+
+function loadWinback() {
+  const card = cards.winback;
+  const body = $('tbody', card);
+  return load('winback', async (signal, current) => {
+    const data = await getReport(state.appId, 'winback', rangeParams(), state.key, signal);
+    if (!current()) return;
+    const empty = data.opt_outs === 0;
+    if (empty) clear($('canvas', card));
+    else drawWinback($('canvas', card), data.windows);
+    const rows = [{ source: 'All sources', opt_outs: data.opt_outs, windows: data.windows, all: true }]
+      .concat(data.sources)
+      .map((s) => {
+        const row = document.createElement('tr');
+        const head = document.createElement('th');
+        head.scope = 'row';
+        head.textContent = s.all ? s.source : (s.source ?? 'no source');
+        row.append(head);
+        const total = s.opt_outs;
+        const share = (n) => (total === 0 ? '' : ` (${Math.round((100 * n) / total)}%)`);
+        for (const text of [
+          formatInt(total),
+          ...s.windows.map((w) => `${formatInt(w.won_back)}${share(w.won_back)}`),
+        ]) {
+          const td = document.createElement('td');
+          td.className = 'num';
+          td.textContent = text;
+          row.append(td);
+        }
+        s.windows.forEach((w) => {
+          row.dataset[`won${w.days}`] = String(w.won_back);
+          row.dataset[`pending${w.days}`] = String(w.pending);
+        });
+        return row;
+      });
+    body.replaceChildren(...(empty ? [] : rows));
+    card.dataset.rows = String(empty ? 0 : rows.length);
+    card.dataset.won = data.windows.map((w) => w.won_back).join(',');
+    markReady(card, data, data.opt_outs, empty);
+  });
+}
+
 // An empty name is no name: show the id rather than a blank label.
 const campaignLabel = (c) => c.campaign_name || c.campaign_id;
 
@@ -188,6 +299,13 @@ function campaignRow(c) {
     [count(c.last_touch_opt_outs, 'opt-out')],
     [count(c.reach, 'user')],
     [rate(c.opt_out_rate)],
+    [lift(c.lift)],
+    [
+      c.significant ? '● beyond chance' : '',
+      c.significant
+        ? 'The 95% Wilson lower bound of its opt-out rate is above the pooled rate'
+        : 'Not distinguishable from the pooled rate at 95%',
+    ],
   ];
   cells.forEach(([text, title], i) => {
     const cell = document.createElement(i === 0 ? 'th' : 'td');
@@ -199,13 +317,15 @@ function campaignRow(c) {
       id.textContent = title;
       cell.append(name, id);
     } else {
-      cell.className = 'num';
+      cell.className = i === cells.length - 1 ? 'significance' : 'num';
       cell.textContent = text;
       if (title) cell.title = title;
     }
     row.append(cell);
   });
   row.dataset.campaignId = c.campaign_id;
+  row.dataset.significant = String(c.significant);
+  if (c.significant) row.classList.add('significant');
   return row;
 }
 
@@ -218,6 +338,11 @@ function loadCampaigns() {
     if (!current()) return;
     const list = data.campaigns;
     const empty = list.length === 0;
+    byTestId('campaigns-baseline').textContent =
+      data.baseline_rate === null
+        ? 'No campaign reached anyone in this period.'
+        : `Pooled opt-out rate of every campaign sent in the period: ${rate(data.baseline_rate)}; lift compares each campaign with it.`;
+    card.dataset.significant = String(list.filter((c) => c.significant).length);
     // Height follows the number of bars so long names stay readable.
     $('[data-role="campaigns-box"]', card).style.height = `${Math.max(200, 30 * list.length + 60)}px`;
     if (empty) clear($('canvas', card));
@@ -225,7 +350,7 @@ function loadCampaigns() {
     if (empty) {
       const row = document.createElement('tr');
       const cell = document.createElement('td');
-      cell.colSpan = 7;
+      cell.colSpan = 9;
       cell.className = 'empty-row';
       cell.textContent = `No opt-outs in this period with a campaign interaction in the ${data.lookback_days} days before`;
       row.append(cell);
@@ -279,7 +404,14 @@ function loadEvents() {
   });
 }
 
-const loaders = { trend: loadTrend, pressure: loadPressure, campaigns: loadCampaigns, events: loadEvents };
+const loaders = {
+  trend: loadTrend,
+  pressure: loadPressure,
+  exposure: loadExposure,
+  campaigns: loadCampaigns,
+  events: loadEvents,
+  winback: loadWinback,
+};
 
 // ---------------------------------------------------------------------------
 // Banner (auth problems and hints) and the range summary

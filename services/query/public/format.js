@@ -26,6 +26,29 @@ export function rate(ratio) {
   return ratio === null || ratio === undefined ? '–' : percent.format(ratio);
 }
 
+/** A rate per user-day as "4.21 per 1,000", or "–" when undefined (no user-days). */
+export function perThousand(ratio) {
+  if (ratio === null || ratio === undefined) return '–';
+  return `${new Intl.NumberFormat('en-US', { maximumFractionDigits: 2 }).format(ratio * 1000)} per 1,000`;
+}
+
+/** A lift as "×2.40", or "–" when there is none. */
+export function lift(value) {
+  return value === null || value === undefined ? '–' : `×${value.toFixed(2)}`;
+}
+
+/**
+ * The change of a total against the previous period: "▲ 12% vs 110",
+ * "▼ 3% vs 31", "= vs 4", or "new (0 before)" when the previous period had none.
+ */
+export function change(current, previous) {
+  if (previous === 0) return current === 0 ? '= vs 0' : 'new (0 before)';
+  const delta = (current - previous) / previous;
+  if (current === previous) return `= vs ${integer.format(previous)}`;
+  const arrow = delta > 0 ? '▲' : '▼';
+  return `${arrow} ${percent.format(Math.abs(delta)).replace('.0%', '%')} vs ${integer.format(previous)}`;
+}
+
 /** YYYY-MM-DD -> "Mon 6 May 2024" (the date is a calendar day, not an instant). */
 export function longDay(isoDate) {
   const [y, m, d] = isoDate.split('-').map(Number);

@@ -9,9 +9,15 @@ export const MINUTE_MS = 60_000;
 export interface Behaviour {
   /** Daily PUSH opt-out probability of an average user who received no push in the previous 7 days. */
   baseDailyOptOut: number;
-  /** Message fatigue: risk multiplier is 1 + (pushes7d / fatigueScale) ^ fatigueExponent. */
+  /**
+   * Message fatigue: the risk multiplier is 1 + fatigueMax x p^e / (p^e + fatigueScale^e) for
+   * p = pushes in the previous 7 days and e = fatigueExponent: it climbs from 1 with the first
+   * pushes, is 1 + fatigueMax / 2 at fatigueScale pushes, and levels off below 1 + fatigueMax
+   * (a user who already gets a lot is not made endlessly likelier to leave by one more).
+   */
   fatigueScale: number;
   fatigueExponent: number;
+  fatigueMax: number;
   /** Scales every campaign's per-push opt-out probability (0 disables campaign-driven opt-outs). */
   campaignEffect: number;
   /** Daily opt-out probabilities of the other channels (users who have the identifier). */
@@ -27,9 +33,11 @@ export interface Behaviour {
 }
 
 export const DEFAULT_BEHAVIOUR: Behaviour = {
-  baseDailyOptOut: 0.0006,
+  baseDailyOptOut: 0.0008,
+  // Risk x2.4 at 4 pushes in 7 days, x4.5 at 8, x5.8 at 12, x7 at 20: the exposure curve climbs, then levels.
   fatigueScale: 8,
   fatigueExponent: 2,
+  fatigueMax: 7,
   campaignEffect: 1,
   emailDailyOptOut: 0.0012,
   smsDailyOptOut: 0.0006,
@@ -41,7 +49,8 @@ export const DEFAULT_BEHAVIOUR: Behaviour = {
 
 /** Multiplier of the opt-out risk for the pushes received in the 7 days before: 1 at 0, increasing. */
 export function fatigueMultiplier(pushes7d: number, b: Behaviour = DEFAULT_BEHAVIOUR): number {
-  return 1 + (Math.max(0, pushes7d) / b.fatigueScale) ** b.fatigueExponent;
+  const pressure = Math.max(0, pushes7d) ** b.fatigueExponent;
+  return 1 + (b.fatigueMax * pressure) / (pressure + b.fatigueScale ** b.fatigueExponent);
 }
 
 /** Weekly rhythm of opt-outs, Sunday = 0: Monday after the weekend's campaigns is the worst day. */

@@ -21,6 +21,7 @@ import {
   cumulative,
   DAY_MS,
   dailyOptOutHazard,
+  fatigueMultiplier,
   HOUR_MS,
   MINUTE_MS,
   OPT_OUT_BY_HOUR,
@@ -33,6 +34,7 @@ import {
   CONSENT_OUT,
   CONSENT_OUT_BEFORE_HISTORY,
   campaignNameOn,
+  MISFIRE_AUDIENCE,
   type SimUser,
   sendsOn,
   type World,
@@ -204,55 +206,66 @@ function simulateUser(ctx: DayContext, u: SimUser, campaigns: readonly Campaign[
   const pushEvents: InputEvent[] = [];
   if (u.consent[0] !== CONSENT_OUT && u.consent[0] !== CONSENT_OUT_BEFORE_HISTORY) {
     for (const c of campaigns) {
-      if (!sendsOn(c, day, ctx.weekday) || !rng.chance(c.audience * u.reach)) continue;
-      const sentAt = Math.max(activeFrom, dayStart + c.hour * HOUR_MS + rng.int(30 * MINUTE_MS));
-      const messageId = `msg-${c.id}-${day}-${u.userId}`;
-      const name = campaignNameOn(c, day);
-      const push: PushSent = {
-        event_id: '',
-        app_id: u.appId,
-        user_id: u.userId,
-        occurred_at: sentAt,
-        message_id: messageId,
-        campaign_id: c.id,
-        campaign_name: name,
-        platform: u.platform,
-      };
-      pushEvents.push({ kind: 'pushSent', event: push });
-      const interact = (at: number, interaction: CampaignInteraction['interaction']): number => {
-        const event: CampaignInteraction = {
+      const misfire = day === c.misfireDay;
+      if (!sendsOn(c, day, ctx.weekday)) continue;
+      if (!rng.chance(misfire ? Math.max(c.audience, MISFIRE_AUDIENCE) : c.audience * u.reach)) continue;
+      // A misfired send goes out twice, minutes apart: each copy can annoy.
+      for (let copy = 0; copy < (misfire ? 2 : 1); copy++) {
+        const sentAt = Math.max(
+          activeFrom,
+          dayStart + c.hour * HOUR_MS + rng.int(30 * MINUTE_MS) + copy * 20 * MINUTE_MS,
+        );
+        const messageId = `msg-${c.id}-${day}-${u.userId}${copy === 0 ? '' : `-${copy}`}`;
+        const name = campaignNameOn(c, day);
+        const push: PushSent = {
           event_id: '',
           app_id: u.appId,
           user_id: u.userId,
-          occurred_at: at,
+          occurred_at: sentAt,
+          message_id: messageId,
           campaign_id: c.id,
-          // Interactions often come from a client that does not know the name.
-          campaign_name: rng.chance(0.5) ? name : null,
-          message_id: rng.chance(0.9) ? messageId : null,
-          interaction,
+          campaign_name: name,
+          platform: u.platform,
         };
-        pushEvents.push({ kind: 'campaignInteraction', event });
-        return at;
-      };
-      let lastInteraction = 0;
-      const seenAt = sentAt + 1000 + Math.floor(rng.exponential(20 * MINUTE_MS));
-      if (rng.chance(c.openRate)) {
-        lastInteraction = interact(seenAt, 'OPEN');
-        if (rng.chance(c.clickRate)) {
-          lastInteraction = interact(seenAt + 1000 + rng.int(2 * MINUTE_MS), 'CLICK');
-          if (rng.chance(c.conversionRate / Math.max(c.clickRate, 0.01))) {
-            lastInteraction = interact(lastInteraction + MINUTE_MS + rng.int(20 * MINUTE_MS), 'CONVERSION');
+        pushEvents.push({ kind: 'pushSent', event: push });
+        const interact = (at: number, interaction: CampaignInteraction['interaction']): number => {
+          const event: CampaignInteraction = {
+            event_id: '',
+            app_id: u.appId,
+            user_id: u.userId,
+            occurred_at: at,
+            campaign_id: c.id,
+            // Interactions often come from a client that does not know the name.
+            campaign_name: rng.chance(0.5) ? name : null,
+            message_id: rng.chance(0.9) ? messageId : null,
+            interaction,
+          };
+          pushEvents.push({ kind: 'campaignInteraction', event });
+          return at;
+        };
+        let lastInteraction = 0;
+        const seenAt = sentAt + 1000 + Math.floor(rng.exponential(20 * MINUTE_MS));
+        if (rng.chance(c.openRate)) {
+          lastInteraction = interact(seenAt, 'OPEN');
+          if (rng.chance(c.clickRate)) {
+            lastInteraction = interact(seenAt + 1000 + rng.int(2 * MINUTE_MS), 'CLICK');
+            if (rng.chance(c.conversionRate / Math.max(c.clickRate, 0.01))) {
+              lastInteraction = interact(lastInteraction + MINUTE_MS + rng.int(20 * MINUTE_MS), 'CONVERSION');
+            }
           }
+        } else if (rng.chance(c.dismissRate)) {
+          lastInteraction = interact(seenAt, 'DISMISS');
         }
-      } else if (rng.chance(c.dismissRate)) {
-        lastInteraction = interact(seenAt, 'DISMISS');
-      }
-      if (rng.chance(c.optOutPerPush * b.campaignEffect * u.sensitivity)) {
-        // The annoyed recipient reacts to the message (a dismiss if nothing else), then opts out soon after.
-        if (lastInteraction === 0) lastInteraction = interact(seenAt, 'DISMISS');
-        const at = lastInteraction + MINUTE_MS + Math.floor(rng.exponential(40 * MINUTE_MS));
-        if (optOut === null || at < optOut.at) {
-          optOut = { at, channel: 0, source: pushSource(rng), quietProb: c.quietAfterOptOut };
+        // The last straw: a push annoys more after many others (the square root of
+        // the fatigue below: a campaign's own quality still matters most).
+        const strain = Math.sqrt(fatigueMultiplier(pushes7d, b));
+        if (rng.chance(c.optOutPerPush * b.campaignEffect * u.sensitivity * strain)) {
+          // The annoyed recipient reacts to the message (a dismiss if nothing else), then opts out soon after.
+          if (lastInteraction === 0) lastInteraction = interact(seenAt, 'DISMISS');
+          const at = lastInteraction + MINUTE_MS + Math.floor(rng.exponential(40 * MINUTE_MS));
+          if (optOut === null || at < optOut.at) {
+            optOut = { at, channel: 0, source: pushSource(rng), quietProb: c.quietAfterOptOut };
+          }
         }
       }
     }

@@ -17,6 +17,13 @@ export interface Campaign {
   /** weekly: the UTC weekday it is sent on; blast: the day indexes it is sent on. */
   weekday: number;
   blastDays: ReadonlySet<number>;
+  /**
+   * The day index of a misfired send (the app's first campaign, 3 days before
+   * the history ends): it goes out twice, to nearly every user. The incident
+   * the dashboard should make obvious: a spike on the trend, and a campaign
+   * whose opt-out rate stands out beyond chance. null = none.
+   */
+  misfireDay: number | null;
   /** UTC hour of the send. */
   hour: number;
   /** Share of the app's push-receiving users it targets on a send day. */
@@ -159,6 +166,8 @@ function makeCampaign(appId: string, i: number, days: number, rng: Rng): Campaig
     schedule,
     weekday: rng.int(7),
     blastDays,
+    // No random draw: the rest of the world stays what the seed made it.
+    misfireDay: i === 0 && days >= 4 ? days - 3 : null,
     hour: 8 + rng.int(13),
     audience: byQuality.audience * (schedule === 'daily' ? 0.6 : 1),
     openRate: byQuality.open,
@@ -170,9 +179,12 @@ function makeCampaign(appId: string, i: number, days: number, rng: Rng): Campaig
   };
 }
 
+/** Share of the app's push-receiving users a misfired send reaches. */
+export const MISFIRE_AUDIENCE = 0.95;
+
 /** Does the campaign send on this day index (weekday = UTC weekday of that day)? */
 export function sendsOn(c: Campaign, day: number, weekday: number): boolean {
-  if (c.schedule === 'daily') return true;
+  if (c.schedule === 'daily' || day === c.misfireDay) return true;
   if (c.schedule === 'weekly') return weekday === c.weekday;
   return c.blastDays.has(day);
 }
