@@ -1,10 +1,10 @@
-import { CoPartitioningError, createKafka, ensureTopics } from '@optout/kafka';
+import { CoPartitioningError, createAdmin, createKafka, ensureTopics } from '@optout/kafka';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testStack } from '../support/env.ts';
 import { uniqueName } from '../support/names.ts';
 
 describe('topic creation', () => {
-  const admin = createKafka({ brokers: testStack().brokers, clientId: 'topics-test' }).admin();
+  const admin = createAdmin(createKafka({ brokers: testStack().brokers, clientId: 'topics-test' }));
   const prefix = uniqueName('topics');
   const names = ['a', 'b', 'c', 'control'].map((n) => `${prefix}.${n}`);
   const dlq = `${prefix}.dlq`;

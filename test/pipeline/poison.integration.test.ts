@@ -4,11 +4,9 @@
 // not fit the dead-letter topic as it is, and control messages ingest cannot
 // carry out. Each ends on the dead-letter topic with its reason, is counted, and
 // the valid records around them are processed: the consumer never stops.
-import { DLQ_HEADERS } from '@optout/kafka';
+import { createKafka, DLQ_HEADERS, startTopicReader } from '@optout/kafka';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createKafka } from '../../packages/kafka/src/index.ts';
 import { testStack } from '../support/env.ts';
-import { uniqueName } from '../support/names.ts';
 import { createTestPipeline, type TestPipeline } from '../support/pipeline.ts';
 
 interface Letter {
@@ -18,38 +16,39 @@ interface Letter {
 }
 
 async function readLetters(topic: string, count: number, timeoutMs = 60_000): Promise<Letter[]> {
-  const consumer = createKafka({ brokers: testStack().brokers, clientId: 'dlq-reader' }).consumer({
-    groupId: uniqueName('dlq-reader'),
-    maxBytesPerPartition: 4 * 1024 * 1024,
-  });
-  await consumer.connect();
-  await consumer.subscribe({ topic, fromBeginning: true });
   const seen = new Map<string, Letter>();
+  let reader: { stop(): Promise<void> } | undefined;
   try {
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(
         () => reject(new Error(`only ${seen.size}/${count} letters on ${topic}`)),
         timeoutMs,
       );
-      void consumer.run({
-        eachMessage: async ({ partition, message }) => {
-          const headers: Record<string, string> = {};
-          for (const [k, v] of Object.entries(message.headers ?? {})) headers[k] = String(v);
-          // Counted by source position: a redelivered letter is the same letter.
-          seen.set(`${partition}:${headers[DLQ_HEADERS.topic]}:${headers[DLQ_HEADERS.offset]}`, {
-            key: message.key?.toString() ?? null,
-            value: message.value ?? null,
-            headers,
-          });
+      startTopicReader(createKafka({ brokers: testStack().brokers, clientId: 'dlq-reader' }), {
+        topics: [topic],
+        maxBytesPerPartition: 4 * 1024 * 1024,
+        onBatch: (batch) => {
+          for (const record of batch.records) {
+            const headers: Record<string, string> = {};
+            for (const [k, v] of Object.entries(record.headers)) headers[k] = String(v);
+            // Counted by source position: a redelivered letter is the same letter.
+            seen.set(`${batch.partition}:${headers[DLQ_HEADERS.topic]}:${headers[DLQ_HEADERS.offset]}`, {
+              key: record.key?.toString() ?? null,
+              value: record.value,
+              headers,
+            });
+          }
           if (seen.size >= count) {
             clearTimeout(timer);
             resolve();
           }
         },
-      });
+      }).then((r) => {
+        reader = r;
+      }, reject);
     });
   } finally {
-    await consumer.disconnect();
+    await reader?.stop();
   }
   return [...seen.values()];
 }

@@ -1,8 +1,7 @@
 // The query API against the real ClickHouse (empty database) and Kafka:
 // auth, every 400, 404, the documented empty answers, exports, erasure requests,
 // static files and operational endpoints. Data correctness: data.integration.test.ts.
-import { createKafka } from '@optout/kafka';
-import type { Admin, Consumer } from 'kafkajs';
+import { createAdmin, createKafka, type KafkaAdmin, startTopicReader, type TopicReader } from '@optout/kafka';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testStack } from '../support/env.ts';
 import { uniqueName } from '../support/names.ts';
@@ -19,12 +18,12 @@ describe('query API (no data)', () => {
   let db: Awaited<ReturnType<typeof createTestDatabase>>;
   let server: RunningServer;
   let openapi: OpenApiValidator;
-  let admin: Admin;
+  let admin: KafkaAdmin;
   const controlTopic = uniqueName('query-control');
 
   beforeAll(async () => {
     const kafka = createKafka({ brokers: testStack().brokers, clientId: 'query-test' });
-    admin = kafka.admin();
+    admin = createAdmin(kafka);
     await admin.connect();
     await admin.createTopics({ topics: [{ topic: controlTopic, numPartitions: 3 }], waitForLeaders: true });
     db = await createTestDatabase();
@@ -276,17 +275,16 @@ describe('query API (no data)', () => {
   });
 
   describe('erasure', () => {
-    let consumer: Consumer;
+    let reader: TopicReader | undefined;
     const received: { key: string; value: Record<string, unknown> }[] = [];
 
     beforeAll(async () => {
       const kafka = createKafka({ brokers: testStack().brokers, clientId: 'query-test-consumer' });
-      consumer = kafka.consumer({ groupId: uniqueName('query-control-reader') });
-      await consumer.connect();
-      await consumer.subscribe({ topic: controlTopic, fromBeginning: true });
-      await consumer.run({
-        eachMessage: async ({ message }) => {
-          received.push({ key: String(message.key), value: JSON.parse(String(message.value)) });
+      reader = await startTopicReader(kafka, {
+        topics: [controlTopic],
+        groupId: uniqueName('query-control-reader'),
+        onBatch: ({ records }) => {
+          for (const r of records) received.push({ key: String(r.key), value: JSON.parse(String(r.value)) });
         },
       });
       // The producer connects in the background: wait until the service is ready.
@@ -296,7 +294,7 @@ describe('query API (no data)', () => {
     });
 
     afterAll(async () => {
-      await consumer?.disconnect();
+      await reader?.stop();
     });
 
     it('refuses non-admin keys with 403', async () => {

@@ -4,8 +4,7 @@
 // maxParamLength (100) used to answer 414 in its own shape before any route ran,
 // so a user with a longer id could not be erased.
 import { MAX_ID_LENGTH } from '@optout/events';
-import { createKafka } from '@optout/kafka';
-import type { Admin, Consumer } from 'kafkajs';
+import { createAdmin, createKafka, type KafkaAdmin, startTopicReader, type TopicReader } from '@optout/kafka';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testStack } from '../support/env.ts';
 import { uniqueName } from '../support/names.ts';
@@ -21,14 +20,14 @@ type Body = Record<string, any>;
 describe('long ids', () => {
   let db: Awaited<ReturnType<typeof createTestDatabase>>;
   let server: RunningServer;
-  let admin: Admin;
-  let consumer: Consumer;
+  let admin: KafkaAdmin;
+  let reader: TopicReader | undefined;
   const controlTopic = uniqueName('ids-control');
   const received: { key: string; value: Body }[] = [];
 
   beforeAll(async () => {
     const kafka = createKafka({ brokers: testStack().brokers, clientId: 'query-ids-test' });
-    admin = kafka.admin();
+    admin = createAdmin(kafka);
     await admin.connect();
     await admin.createTopics({ topics: [{ topic: controlTopic, numPartitions: 2 }], waitForLeaders: true });
     db = await createTestDatabase('query_ids');
@@ -41,18 +40,17 @@ describe('long ids', () => {
                 1714651200000, NULL, [], '', 0, 0, 1, 0)`,
     });
     server = await startServer(db.database, { TOPIC_CONTROL: controlTopic });
-    consumer = kafka.consumer({ groupId: uniqueName('ids-control-reader') });
-    await consumer.connect();
-    await consumer.subscribe({ topic: controlTopic, fromBeginning: true });
-    await consumer.run({
-      eachMessage: async ({ message }) => {
-        received.push({ key: String(message.key), value: JSON.parse(String(message.value)) });
+    reader = await startTopicReader(kafka, {
+      topics: [controlTopic],
+      groupId: uniqueName('ids-control-reader'),
+      onBatch: ({ records }) => {
+        for (const r of records) received.push({ key: String(r.key), value: JSON.parse(String(r.value)) });
       },
     });
   });
 
   afterAll(async () => {
-    await consumer?.disconnect();
+    await reader?.stop();
     await server?.close();
     await db?.drop();
     await admin?.deleteTopics({ topics: [controlTopic] }).catch(() => {});

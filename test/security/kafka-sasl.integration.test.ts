@@ -8,7 +8,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { kafkaShape, parseEnv } from '@optout/config';
-import { createKafka, type KafkaConnection, kafkaConnection } from '@optout/kafka';
+import {
+  createAdmin,
+  createKafka,
+  createRecordProducer,
+  type KafkaConnection,
+  kafkaConnection,
+} from '@optout/kafka';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { captureLogs } from '../support/log-capture.ts';
 import { uniqueName } from '../support/names.ts';
@@ -60,14 +66,14 @@ const scram = (mechanism: string, password = stack.kafka.KAFKA_SASL_PASSWORD) =>
 /** Creates a topic, writes one record with acks=all, reads its end offset, deletes the topic. */
 async function roundTrip(connection: KafkaConnection): Promise<void> {
   const kafka = createKafka({ ...connection, clientId: uniqueName('sasl-test') });
-  const admin = kafka.admin();
+  const admin = createAdmin(kafka);
   await admin.connect();
   const topic = uniqueName('sasl');
   try {
     await admin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true });
-    const producer = kafka.producer({ allowAutoTopicCreation: false });
+    const producer = createRecordProducer(kafka, { idempotent: false });
     await producer.connect();
-    await producer.send({ topic, acks: -1, messages: [{ key: 'k', value: 'v' }] });
+    await producer.send(topic, [{ key: 'k', value: 'v' }]);
     await producer.disconnect();
     expect((await admin.fetchTopicOffsets(topic))[0]?.high).toBe('1');
   } finally {
@@ -96,7 +102,7 @@ describe('Kafka over SASL_SSL', () => {
 
     // One long-lived client past its first token's refresh point: the broker ends
     // a session when its token expires, so without a refresh the sends would fail.
-    const admin = createKafka({ ...connection, clientId: uniqueName('oauth-long') }).admin();
+    const admin = createAdmin(createKafka({ ...connection, clientId: uniqueName('oauth-long') }));
     await admin.connect();
     const first = tokens.issued;
     const deadline = Date.now() + 90_000;
@@ -117,13 +123,15 @@ describe('Kafka over SASL_SSL', () => {
 
   it('OAUTHBEARER: the broker cuts off a client that keeps an expired token (what the refresh is for)', async () => {
     const stale = unsecuredJwt(OAUTH_CLIENT, 2);
-    const admin = createKafka({
-      brokers: [stack.kafka.KAFKA_BROKERS],
-      tls: connectionFrom({}).tls,
-      sasl: { mechanism: 'oauthbearer', tokenProvider: { token: async () => stale } },
-      clientId: uniqueName('oauth-stale'),
-      retries: 0,
-    }).admin();
+    const admin = createAdmin(
+      createKafka({
+        brokers: [stack.kafka.KAFKA_BROKERS],
+        tls: connectionFrom({}).tls,
+        sasl: { mechanism: 'oauthbearer', tokenProvider: { token: async () => stale } },
+        clientId: uniqueName('oauth-stale'),
+        retries: 0,
+      }),
+    );
     try {
       await admin.connect();
       await new Promise((r) => setTimeout(r, 3000));
@@ -174,7 +182,7 @@ describe('Kafka over SASL_SSL', () => {
       KAFKA_SSL_CERT_FILE: join(scratch, 'intruder.pem'),
       KAFKA_SSL_KEY_FILE: join(scratch, 'intruder.key'),
     });
-    const admin = createKafka({ ...intruder, clientId: 'intruder', retries: 0 }).admin();
+    const admin = createAdmin(createKafka({ ...intruder, clientId: 'intruder', retries: 0 }));
     await expect(admin.connect()).rejects.toThrow(/certificate unknown|alert/i);
     await admin.disconnect().catch(() => {});
   });
@@ -183,11 +191,13 @@ describe('Kafka over SASL_SSL', () => {
     const wrong = 'not-the-password-0b4f';
     const logs = captureLogs();
     // The service default of 8 retries: the point is that none is used.
-    const admin = createKafka({
-      ...connectionFrom(scram('SCRAM-SHA-512', wrong)),
-      clientId: 'wrong-password',
-      logger: logs.logger,
-    }).admin();
+    const admin = createAdmin(
+      createKafka({
+        ...connectionFrom(scram('SCRAM-SHA-512', wrong)),
+        clientId: 'wrong-password',
+        logger: logs.logger,
+      }),
+    );
     const error = (await admin.connect().catch((e: unknown) => e)) as Error;
     await admin.disconnect().catch(() => {});
     expect(error.name).toBe('KafkaJSSASLAuthenticationError');
@@ -209,7 +219,7 @@ describe('Kafka over SASL_SSL', () => {
         ...scram('PLAIN'),
       }),
     );
-    const admin = createKafka({ ...connection, clientId: 'unknown-ca', retries: 0 }).admin();
+    const admin = createAdmin(createKafka({ ...connection, clientId: 'unknown-ca', retries: 0 }));
     await expect(admin.connect()).rejects.toThrow(/self-signed certificate|unable to verify/);
     await admin.disconnect().catch(() => {});
   });

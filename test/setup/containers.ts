@@ -26,7 +26,7 @@ export async function startContainers(): Promise<{ connection: StackConnection; 
   const started: StartedTestContainer[] = [];
   try {
     started.push(
-      await new GenericContainer('apache/kafka:3.9.1')
+      await new GenericContainer('apache/kafka:4.4.0')
         .withExposedPorts({ container: 9092, host: kafkaPort })
         .withEnvironment({
           KAFKA_NODE_ID: '1',

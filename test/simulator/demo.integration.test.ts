@@ -2,7 +2,7 @@
 // must start what exists, backfill, trickle, stop by itself and exit 0.
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { createKafka } from '@optout/kafka';
+import { createAdmin, createKafka } from '@optout/kafka';
 import { afterAll, describe, expect, it } from 'vitest';
 import { freePort, REPO_ROOT } from '../../services/simulator/src/processes.ts';
 import { testStack } from '../support/env.ts';
@@ -40,7 +40,7 @@ describe('npm run demo (smoke)', () => {
   const stack = testStack();
 
   afterAll(async () => {
-    const admin = createKafka({ brokers: stack.brokers, clientId: 'demo-test-cleanup' }).admin();
+    const admin = createAdmin(createKafka({ brokers: stack.brokers, clientId: 'demo-test-cleanup' }));
     await admin.connect();
     const existing = new Set(await admin.listTopics());
     const mine = Object.values(topics).filter((t) => existing.has(t));

@@ -160,7 +160,8 @@ describe('sendEvents on a real broker', () => {
     }
     const inputs = inputsFor(users);
 
-    const producer = createRecordProducer(kafka, { idempotent: false });
+    // Idempotent: a retried send under load must not write a record twice (that would fail the comparison).
+    const producer = createRecordProducer(kafka, { idempotent: true });
     await producer.connect();
     try {
       await sendEvents(producer, codec, topics, inputs, { batchSize: 10 });

@@ -4,7 +4,7 @@
 // Names follow kafkajs' admin (close to Kafka's own Admin client), so today's
 // implementation is a thin mapping; only the fields the project reads are kept.
 import type { Admin } from 'kafkajs';
-import type { KafkaClient } from './consumer.ts';
+import { type KafkaClient, kafkajsOf } from './client.ts';
 
 export interface NewTopic {
   topic: string;
@@ -60,7 +60,7 @@ export interface KafkaAdmin {
 }
 
 export function createAdmin(kafka: KafkaClient): KafkaAdmin {
-  const admin = kafka.admin();
+  const admin = kafkajsOf(kafka).admin();
   return {
     connect: () => admin.connect(),
     disconnect: () => admin.disconnect(),

@@ -5,6 +5,21 @@ import type { Logger } from '@optout/observability';
 import { Kafka, type KafkaConfig, logLevel, type SASLOptions } from 'kafkajs';
 import type { KafkaConnection, KafkaSasl, KafkaTls } from './connection.ts';
 
+declare const opaque: unique symbol;
+
+/**
+ * A configured client (brokers, TLS, SASL, logging). Opaque outside this
+ * package: it is used through createAdmin, createRecordProducer,
+ * CoPartitionedConsumer and startTopicReader, so nothing else depends on the
+ * client library (replacing kafkajs is the work of this package alone).
+ */
+export interface KafkaClient {
+  readonly [opaque]: 'KafkaClient';
+}
+
+/** The kafkajs instance behind a KafkaClient: for this package's own modules only. */
+export const kafkajsOf = (client: KafkaClient): Kafka => client as unknown as Kafka;
+
 export interface KafkaClientOptions extends KafkaConnection {
   clientId: string;
   logger?: Logger;
@@ -70,10 +85,10 @@ export function createKafka({
   retries = 8,
   tls,
   sasl,
-}: KafkaClientOptions): Kafka {
+}: KafkaClientOptions): KafkaClient {
   const ssl = kafkajsSsl(tls);
   const saslOptions = kafkajsSasl(sasl);
-  return new Kafka({
+  const kafka = new Kafka({
     brokers,
     clientId,
     connectionTimeout: 3000,
@@ -85,4 +100,5 @@ export function createKafka({
       ? { logCreator: pinoLogCreator(logger), logLevel: logLevel.INFO }
       : { logLevel: logLevel.NOTHING }),
   });
+  return kafka as unknown as KafkaClient;
 }

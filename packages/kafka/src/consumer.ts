@@ -23,11 +23,9 @@
 // new epoch too (kafkajs resumes from the committed offsets by itself). The
 // application must therefore be idempotent per round.
 import type { Logger } from '@optout/observability';
-import type { Batch, Consumer, EachBatchPayload, Kafka } from 'kafkajs';
+import type { Batch, Consumer, EachBatchPayload } from 'kafkajs';
 import { coPartitionedAssigner } from './assigner.ts';
-
-/** The client every producer, consumer and admin of the project is made from (see client.ts). */
-export type KafkaClient = Kafka;
+import { type KafkaClient, kafkajsOf } from './client.ts';
 
 export type RecordHeaders = Record<string, Buffer | string | (Buffer | string)[] | undefined>;
 
@@ -78,7 +76,7 @@ export interface RoundHandler {
 }
 
 export interface CoPartitionedConsumerOptions {
-  kafka: Kafka;
+  kafka: KafkaClient;
   groupId: string;
   topics: readonly string[];
   /** Of every topic (they are co-partitioned); bounds the batches of a round. */
@@ -136,7 +134,7 @@ export class CoPartitionedConsumer {
     private readonly o: CoPartitionedConsumerOptions,
     private readonly handler: RoundHandler,
   ) {
-    this.consumer = o.kafka.consumer({
+    this.consumer = kafkajsOf(o.kafka).consumer({
       groupId: o.groupId,
       partitionAssigners: [coPartitionedAssigner],
       sessionTimeout: o.sessionTimeoutMs,

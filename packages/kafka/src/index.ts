@@ -8,7 +8,7 @@ export {
   type TopicMetadata,
 } from './admin.ts';
 export { CO_PARTITIONED, CoPartitioningError, coPartitionedAssigner, dealPartitions } from './assigner.ts';
-export { createKafka, type KafkaClientOptions } from './client.ts';
+export { createKafka, type KafkaClient, type KafkaClientOptions } from './client.ts';
 export {
   describeConnection,
   type KafkaConnection,
@@ -21,7 +21,6 @@ export {
   type ConsumedRecord,
   CoPartitionedConsumer,
   type CoPartitionedConsumerOptions,
-  type KafkaClient,
   type PreparedRound,
   type RecordBatch,
   type RecordHeaders,

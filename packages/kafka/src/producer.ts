@@ -1,7 +1,8 @@
 // A producer behind the project's own small interface, so that nothing outside
 // packages/kafka depends on kafkajs types. Records are partitioned by key with
 // Kafka's default (murmur2, Java-compatible) partitioner.
-import { type Kafka, type Message, Partitioners, type Producer } from 'kafkajs';
+import { type Message, Partitioners, type Producer } from 'kafkajs';
+import { type KafkaClient, kafkajsOf } from './client.ts';
 import type { RecordHeaders } from './consumer.ts';
 
 export interface OutgoingRecord {
@@ -46,7 +47,11 @@ const toMessage = (r: OutgoingRecord): Message => ({
   ...(r.partition !== undefined ? { partition: r.partition } : {}),
 });
 
-export function createRecordProducer(kafka: Kafka, options: RecordProducerOptions = {}): RecordProducer {
+export function createRecordProducer(
+  client: KafkaClient,
+  options: RecordProducerOptions = {},
+): RecordProducer {
+  const kafka = kafkajsOf(client);
   const idempotent = options.idempotent ?? true;
   const acks = options.acks === 'leader' ? 1 : -1;
   if (idempotent && acks !== -1) throw new Error("an idempotent producer needs acks 'all'");

@@ -4,7 +4,8 @@
 // no offsets behind. Not the pipeline's consumer (consumer.ts): no
 // co-partitioned assignment, no rounds, no commits.
 import { randomUUID } from 'node:crypto';
-import type { ConsumedRecord, KafkaClient, RecordBatch } from './consumer.ts';
+import { type KafkaClient, kafkajsOf } from './client.ts';
+import type { ConsumedRecord, RecordBatch } from './consumer.ts';
 import { toRecordBatch } from './consumer.ts';
 
 export interface TopicRecord extends ConsumedRecord {
@@ -29,7 +30,7 @@ export interface TopicReader {
 }
 
 export async function startTopicReader(kafka: KafkaClient, o: TopicReaderOptions): Promise<TopicReader> {
-  const consumer = kafka.consumer({
+  const consumer = kafkajsOf(kafka).consumer({
     groupId: o.groupId ?? `optout-reader-${randomUUID()}`,
     allowAutoTopicCreation: false,
     ...(o.maxBytesPerPartition !== undefined ? { maxBytesPerPartition: o.maxBytesPerPartition } : {}),

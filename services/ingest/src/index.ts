@@ -11,7 +11,13 @@ import {
   schemaRegistryConnection,
   subjectsForTopics,
 } from '@optout/events';
-import { checkCoPartitioned, createKafka, kafkaConnection, partitionCounts } from '@optout/kafka';
+import {
+  checkCoPartitioned,
+  createAdmin,
+  createKafka,
+  kafkaConnection,
+  partitionCounts,
+} from '@optout/kafka';
 import { createLogger, createRegistry, type Logger } from '@optout/observability';
 import type { IngestConfig } from './config.ts';
 import { startHttp } from './http.ts';
@@ -34,11 +40,9 @@ export interface IngestHandle {
 
 /** The partition count every co-partitioned topic has, or an error naming them. */
 async function coPartitionedCount(config: KafkaConfig, topics: string[], logger: Logger): Promise<number> {
-  const admin = createKafka({
-    ...kafkaConnection(config),
-    clientId: `${config.KAFKA_CLIENT_ID}-ingest-admin`,
-    logger,
-  }).admin();
+  const admin = createAdmin(
+    createKafka({ ...kafkaConnection(config), clientId: `${config.KAFKA_CLIENT_ID}-ingest-admin`, logger }),
+  );
   await admin.connect();
   try {
     const counts = await partitionCounts(admin, topics);
@@ -83,11 +87,9 @@ export async function startIngest(config: IngestConfig): Promise<IngestHandle> {
   });
   // The topics gaining partitions under a running ingest would route users'
   // new records elsewhere than their state: stop, and say how to go on.
-  const watchAdmin = createKafka({
-    ...kafkaConnection(config),
-    clientId: `${config.KAFKA_CLIENT_ID}-ingest-watch`,
-    logger,
-  }).admin();
+  const watchAdmin = createAdmin(
+    createKafka({ ...kafkaConnection(config), clientId: `${config.KAFKA_CLIENT_ID}-ingest-watch`, logger }),
+  );
   const checkPartitionCount = async () => {
     await watchAdmin.connect();
     const counts = await partitionCounts(watchAdmin, coPartitioned);
