@@ -2,17 +2,15 @@
 // four different topic orders (each topic shuffled within), gives every chart
 // exactly the reference's answer, over last_year, a custom range 300-330 days
 // back and the last week, in three time zones.
-import type { EventKind } from '@optout/events';
 import { afterEach, describe, it } from 'vitest';
 import type { TestPipeline } from '../support/pipeline.ts';
-import { expectAllEndpointsExact, expectInterestingHistory, load, topicByTopic } from './history.ts';
-
-const ORDERS: EventKind[][] = [
-  ['consentChange', 'pushSent', 'campaignInteraction', 'appEvent'],
-  ['pushSent', 'appEvent', 'campaignInteraction', 'consentChange'],
-  ['appEvent', 'consentChange', 'pushSent', 'campaignInteraction'],
-  ['campaignInteraction', 'pushSent', 'consentChange', 'appEvent'],
-];
+import {
+  expectAllEndpointsExact,
+  expectInterestingHistory,
+  load,
+  TOPIC_ORDERS,
+  topicByTopic,
+} from './history.ts';
 
 describe('a 400-day backfill, topic by topic', () => {
   let p: TestPipeline | undefined;
@@ -23,7 +21,7 @@ describe('a 400-day backfill, topic by topic', () => {
 
   it('is a history worth checking', () => expectInterestingHistory());
 
-  ORDERS.forEach((order, i) => {
+  TOPIC_ORDERS.forEach((order, i) => {
     it(`${order.join(' > ')}: every chart equals the reference`, { timeout: 300_000 }, async () => {
       p = await load({ phases: topicByTopic(order, 10 * i), faults: false });
       await expectAllEndpointsExact(p);

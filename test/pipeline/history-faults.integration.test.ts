@@ -2,17 +2,9 @@
 // mid-load, a new instance taking over, a second joining and the first
 // leaving (two rebalances): the numbers may not depend on the pipeline's own
 // history (SPEC 3), so every chart still equals the reference exactly.
-import type { EventKind } from '@optout/events';
 import { afterEach, describe, it } from 'vitest';
 import type { TestPipeline } from '../support/pipeline.ts';
-import { expectAllEndpointsExact, load, topicByTopic } from './history.ts';
-
-const ORDERS: EventKind[][] = [
-  ['consentChange', 'pushSent', 'campaignInteraction', 'appEvent'],
-  ['pushSent', 'appEvent', 'campaignInteraction', 'consentChange'],
-  ['appEvent', 'consentChange', 'pushSent', 'campaignInteraction'],
-  ['campaignInteraction', 'pushSent', 'consentChange', 'appEvent'],
-];
+import { expectAllEndpointsExact, load, TOPIC_ORDERS, topicByTopic } from './history.ts';
 
 describe('a 400-day backfill with a crash and rebalances during the load', () => {
   let p: TestPipeline | undefined;
@@ -21,7 +13,7 @@ describe('a 400-day backfill with a crash and rebalances during the load', () =>
     p = undefined;
   });
 
-  ORDERS.forEach((order, i) => {
+  TOPIC_ORDERS.forEach((order, i) => {
     it(`${order.join(' > ')}, kill -9 and rebalances: every chart equals the reference`, {
       timeout: 300_000,
     }, async () => {

@@ -30,6 +30,14 @@ export const HISTORY: readonly InputEvent[] = generateEvents({
 
 export type Phase = readonly InputEvent[];
 
+/** Four topic orders of a topic-by-topic backfill: each topic first once, each last once. */
+export const TOPIC_ORDERS: EventKind[][] = [
+  ['consentChange', 'pushSent', 'campaignInteraction', 'appEvent'],
+  ['pushSent', 'appEvent', 'campaignInteraction', 'consentChange'],
+  ['appEvent', 'consentChange', 'pushSent', 'campaignInteraction'],
+  ['campaignInteraction', 'pushSent', 'consentChange', 'appEvent'],
+];
+
 /** Topic by topic in `order`, each topic's events shuffled: a backfill. */
 export function topicByTopic(order: readonly EventKind[], seed: number): Phase[] {
   return order.map((kind, i) =>

@@ -40,7 +40,9 @@ export const openapiInfo = {
       title: 'Opt Out analytics query API',
       version: '1.0.0',
       description:
-        'Why and when users withdraw message consent (SPEC 5, docs/api-contract.md). ' +
+        'Why and when users withdraw message consent (SPEC 5, docs/api-contract.md), with the insights of ' +
+        'SPEC 5.1: exposure (opt-out rate per user-day at risk by recent pushes), win-back, trend spikes ' +
+        'against a 28-day baseline, and campaign lift with a Wilson significance test (docs/insights.md). ' +
         'Unknown query parameters, repeated parameters, and from/to without period=custom are refused with 400. ' +
         'Distinct counts are exact (uniqExact): approximate is always false.',
     },

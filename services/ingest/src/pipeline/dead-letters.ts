@@ -2,26 +2,12 @@
 // that fit the broker, retried until acknowledged), counted and logged. A round
 // sends its dead letters before its offsets are committed, so a crash can send
 // one twice (the dlq.source.* headers identify it) but never loses one.
-import {
-  type DeadLetterReason,
-  deadLetterMessage,
-  type RecordHeaders,
-  type RecordProducer,
-  sendDeadLetters,
-} from '@optout/kafka';
+import { type DeadLetter, deadLetterMessage, type RecordProducer, sendDeadLetters } from '@optout/kafka';
 import type { Logger } from '@optout/observability';
 import type { IngestMetrics } from '../metrics.ts';
 
-export interface RefusedRecord {
-  reason: DeadLetterReason;
-  detail: string;
-  topic: string;
-  partition: number;
-  offset: string;
-  key: Buffer | null;
-  value: Buffer | null;
-  headers: RecordHeaders;
-}
+/** A record a round refused, with why: it goes to the dead-letter topic as it came. */
+export type RefusedRecord = DeadLetter;
 
 export class DeadLetters {
   constructor(

@@ -30,17 +30,9 @@ export function decodeRecord(
   const result = codec.decode(kind, record.value);
   if (!result.ok) return dlq(result.reason, result.detail);
   const event = result.event;
-  const userKey = `${event.app_id}:${event.user_id}`;
-  const key = record.key?.toString('utf8');
-  if (key !== userKey)
-    return dlq('wrong_key', `key ${JSON.stringify(key ?? null)} is not ${JSON.stringify(userKey)}`);
-  // The key's bytes are the user key's UTF-8: hash them as they came.
-  const hash = keyHash(record.key!);
-  if (hash % partitionCount !== partition)
-    return dlq(
-      'wrong_partition',
-      `key ${JSON.stringify(userKey)} belongs in partition ${hash % partitionCount}, not ${partition}`,
-    );
+  const placed = placement(record, event, partition, partitionCount);
+  if (placed.type !== 'ok') return placed;
+  const { userKey, keyHash: hash } = placed.value;
   return ok({ input: { kind, event } as InputEvent, keyHash: hash, userKey, topic });
 }
 
@@ -64,15 +56,32 @@ export function decodeControl(
   const parsed = parseControl(record.value);
   if (!parsed.ok) return dlq('bad_control', parsed.detail);
   const message = parsed.message;
-  const userKey = `${message.app_id}:${message.user_id}`;
+  const placed = placement(record, message, partition, partitionCount);
+  if (placed.type !== 'ok') return placed;
+  return ok({ message, ...placed.value });
+}
+
+/**
+ * SPEC 2: a record is keyed `<app_id>:<user_id>` and sits in the partition
+ * Kafka's default partitioner gives that key; a record placed otherwise would
+ * meet its user's other streams on another instance.
+ */
+function placement(
+  record: ConsumedRecord,
+  who: { app_id: string; user_id: string },
+  partition: number,
+  partitionCount: number,
+): StepResult<{ userKey: string; keyHash: number }> {
+  const userKey = `${who.app_id}:${who.user_id}`;
   const key = record.key?.toString('utf8');
   if (key !== userKey)
     return dlq('wrong_key', `key ${JSON.stringify(key ?? null)} is not ${JSON.stringify(userKey)}`);
-  const hash = keyHash(userKey);
+  // The key's bytes are the user key's UTF-8: hash them as they came.
+  const hash = keyHash(record.key!);
   if (hash % partitionCount !== partition)
     return dlq(
       'wrong_partition',
       `key ${JSON.stringify(userKey)} belongs in partition ${hash % partitionCount}, not ${partition}`,
     );
-  return ok({ message, keyHash: hash, userKey });
+  return ok({ userKey, keyHash: hash });
 }
