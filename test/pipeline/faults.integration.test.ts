@@ -80,4 +80,37 @@ describe('faults', () => {
     expect(await readTransitions(p.clickhouse)).toEqual(transitions(events));
     expect(await readOptOutFacts(p.clickhouse)).toEqual(optOutFacts(events));
   });
+
+  it('/readyz says 503 as soon as shutdown starts, while the round in hand still finishes', async () => {
+    const events = generateEvents({ seed: 23, now });
+    p = await createTestPipeline({ partitions: 2 });
+    const target = new URL(p.env.CLICKHOUSE_URL!);
+    const proxy = await startTcpProxy(target.hostname, Number(target.port));
+    try {
+      const ingest = await p.startIngest({ CLICKHOUSE_URL: `http://127.0.0.1:${proxy.port}` });
+      const ready = async () => (await fetch(`http://127.0.0.1:${ingest.port}/readyz`)).status;
+      const pipeline = p;
+      await waitFor(async () => (await ready()) === 200, 'ingest to be ready');
+      // A round stuck on ClickHouse: the shutdown has something in hand to finish.
+      proxy.hold();
+      await p.produce(events);
+      await waitFor(
+        async () => (await metricSum(ingest.port, 'optout_ingest_restoring_partitions')) > 0,
+        'a round in hand',
+      );
+      const stopping = ingest.stop();
+      const response = await fetch(`http://127.0.0.1:${ingest.port}/readyz`);
+      expect(response.status).toBe(503);
+      expect(await response.json()).toMatchObject({ status: 'not_ready', stopping: true });
+      proxy.release();
+      await stopping;
+      // Whatever it did not finish comes again to the next instance: exact.
+      await pipeline.startIngest();
+      await pipeline.waitForCaughtUp();
+      expect(await readTransitions(pipeline.clickhouse)).toEqual(transitions(events));
+    } finally {
+      proxy.release();
+      await proxy.close();
+    }
+  });
 });
