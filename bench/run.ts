@@ -37,7 +37,7 @@ export const SCALES: Record<Scale, ScaleSettings> = {
     freshness: { rate: 1_000, seconds: 5 },
     state: { users: 500, days: 30, runs: 1 },
     restore: { users: 10_000, runs: 1 },
-    backfill: { users: 200, days: 365 },
+    backfill: { users: 100, days: 365 },
     query: { optOuts: 5_000, users: 50_000, exportRows: 10_000, requests: 5, reachRows: 50_000 },
   },
   full: {

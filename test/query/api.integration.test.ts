@@ -249,6 +249,19 @@ describe('query API (no data)', () => {
       });
     });
 
+    it('ranges at the edges of the allowed dates: windows before 1970 or after 2105 hold nothing', async () => {
+      const edges = [
+        'trend?period=custom&from=1970-01-02&to=1970-01-03&tz=Pacific/Kiritimati',
+        'exposure?period=custom&from=1970-01-02&to=1970-01-03&window_days=30',
+        'winback?period=custom&from=2105-12-29&to=2105-12-30&tz=Pacific/Pago_Pago',
+        'exposure?period=custom&from=2105-12-29&to=2105-12-30',
+      ];
+      for (const path of edges) {
+        const { status, body } = await json(`/v1/apps/${APP}/optouts/${path}`);
+        expect(status, `${path}: ${JSON.stringify(body)}`).toBe(200);
+      }
+    });
+
     it('export: CSV header only, NDJSON empty, attachment names', async () => {
       const csv = await server.get(`/v1/apps/${APP}/optouts/export?${query}`, KEYS.reader);
       expect(csv.status).toBe(200);

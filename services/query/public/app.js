@@ -187,7 +187,8 @@ function loadTrend() {
         lead,
         spikes
           .map(
-            (d) => `${shortDay(d.date)} (${count(d.opt_outs, 'opt-out')}, usually ${formatInt(d.baseline)})`,
+            (d) =>
+              `${shortDay(d.date)} (${count(d.opt_outs, 'opt-out')}, usually ${Number.isInteger(d.baseline) ? formatInt(d.baseline) : d.baseline.toFixed(1)})`,
           )
           .join(' · '),
       );

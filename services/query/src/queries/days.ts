@@ -7,6 +7,18 @@ import { addDays, daysBetween, type ResolvedRange, startOfLocalDay } from '../pe
 
 const DAY_MS = 86_400_000;
 
+// What a DateTime holds (sql.ts refuses instants outside it): 1970 .. 2105-12-31 23:59:59 UTC.
+const LAST_DATETIME_MS = 4_291_747_199_000;
+
+/**
+ * An instant moved into what DateTime can hold: the windows that reach before
+ * 1970 or after 2105 (a range at the very edge of the allowed dates) hold no
+ * events there anyway.
+ */
+export function storable(ms: number): Date {
+  return new Date(Math.min(LAST_DATETIME_MS, Math.max(0, ms)));
+}
+
 /** Number of calendar days of the range. */
 export function dayCount(range: ResolvedRange): number {
   return daysBetween(range.from, range.to) + 1;

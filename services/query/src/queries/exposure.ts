@@ -22,7 +22,7 @@
 // user was known and at risk at its start.
 import { type SqlFragment, sql } from '@optout/clickhouse';
 import { num, type Warehouse } from '../warehouse.ts';
-import { dayCount, dayIndex } from './days.ts';
+import { dayCount, dayIndex, storable } from './days.ts';
 import { DAY_MS, type FactScope, liveOptOuts, liveTransitions, rawEvents } from './scope.ts';
 
 export interface ExposureBucket {
@@ -53,7 +53,7 @@ function pushSteps(scope: FactScope, windowDays: number): SqlFragment {
   const days = dayCount(range);
   const windowMs = windowDays * DAY_MS;
   const pushes = rawEvents('raw_push', sql`user_id, occurred_at_ms`, scope.appId, {
-    start: new Date(range.start.getTime() - windowMs),
+    start: storable(range.start.getTime() - windowMs),
     end: range.end,
   });
   const first = clampDay(sql`${dayIndex(sql`occurred_at_ms`, range)} + 1`, days);

@@ -7,6 +7,7 @@
 // the read stops there; what it does not see is "not won back (yet)".
 import { type SqlFragment, sql, unsafeRaw } from '@optout/clickhouse';
 import { num, type Warehouse } from '../warehouse.ts';
+import { storable } from './days.ts';
 import { DAY_MS, type FactScope, liveTransitions } from './scope.ts';
 import { compareText } from './sort.ts';
 
@@ -35,7 +36,7 @@ function optOutsWithReturnSql(scope: FactScope): SqlFragment {
   const live = liveTransitions({
     appId: scope.appId,
     channel: scope.channel,
-    range: { start: range.start, end: new Date(range.end.getTime() + LONGEST_MS) },
+    range: { start: range.start, end: storable(range.end.getTime() + LONGEST_MS) },
     kinds: 'all',
     columns: ['occurred_at_ms', 'source'],
   });
