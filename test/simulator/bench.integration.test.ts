@@ -43,7 +43,14 @@ describe('npm run bench --scale small (smoke)', () => {
     expect(statSync(latest).mtimeMs).toBeGreaterThanOrEqual(started);
     const summary = JSON.parse(readFileSync(latest, 'utf8')) as Summary;
     expect(summary.scale).toBe('small');
-    expect(summary.results.map((r) => r.section)).toEqual(['ingest', 'freshness', 'state', 'restore', 'backfill', 'query']);
+    expect(summary.results.map((r) => r.section)).toEqual([
+      'ingest',
+      'freshness',
+      'state',
+      'restore',
+      'backfill',
+      'query',
+    ]);
     for (const result of summary.results) {
       expect(['ok', 'not available'], `${result.section}: ${result.reason}`).toContain(result.status);
       if (result.status === 'ok') {
