@@ -109,6 +109,17 @@ export function factStatements(db: string, o: QueryBenchOptions, startS: number)
   ];
 }
 
+/** Waits until no merge runs on `db` (or `timeoutMs` passes); returns the ms waited. */
+async function mergesSettled(conn: Connection, db: string, timeoutMs: number): Promise<number> {
+  const started = performance.now();
+  while (performance.now() - started < timeoutMs) {
+    const running = await clickhouse(conn, `SELECT count() FROM system.merges WHERE database = '${db}'`);
+    if (Number(running.trim()) === 0) break;
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+  }
+  return performance.now() - started;
+}
+
 async function timedGet(url: string, key: string): Promise<{ ms: number; status: number }> {
   const started = performance.now();
   const response = await fetch(url, {
@@ -166,6 +177,11 @@ export async function benchQuery(conn: Connection, o: QueryBenchOptions): Promis
     for (const statement of factStatements(db, o, startS)) await clickhouse(conn, statement);
     const loadSeconds = (performance.now() - loadStarted) / 1000;
     process.stderr.write(`  facts generated in ClickHouse in ${loadSeconds.toFixed(1)}s\n`);
+    // Tens of millions of rows were just inserted: let ClickHouse's background
+    // merges of them finish, so the first endpoints measured do not share the
+    // cores with them (the later ones would not).
+    const settledMs = await mergesSettled(conn, db, 600_000);
+    process.stderr.write(`  background merges settled after ${(settledMs / 1000).toFixed(1)}s\n`);
 
     const key = `bench_${randomBytes(18).toString('base64url')}`;
     const port = await freePort();
@@ -210,7 +226,7 @@ export async function benchQuery(conn: Connection, o: QueryBenchOptions): Promis
       { name: 'exposure last_year', url: `${app}/exposure?${year}&window_days=7`, requests: slow },
     ];
     const figures: SectionResult['figures'] = [];
-    const details: Record<string, unknown> = { database: db, loadSeconds };
+    const details: Record<string, unknown> = { database: db, loadSeconds, settledMs };
     const pushes = Math.round(o.users * (o.pushesPerUserDay ?? 1) * 37);
     const data = `${fmt(o.optOuts)} opt-outs over 30 days from ${fmt(o.users)} users, ${fmt(pushes)} pushes (facts and raw pushes generated in ClickHouse, not by ingest)`;
     for (const { name, url, requests } of endpoints) {

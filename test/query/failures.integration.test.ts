@@ -75,7 +75,15 @@ describe('query service failure modes', () => {
       CLICKHOUSE_URL: `http://127.0.0.1:${await closedPort()}`,
     });
     servers.push(server);
-    for (const endpoint of ['trend', 'push-pressure', 'campaigns', 'events', 'export']) {
+    for (const endpoint of [
+      'trend',
+      'push-pressure',
+      'campaigns',
+      'events',
+      'export',
+      'exposure',
+      'winback',
+    ]) {
       const response = await server.get(`/v1/apps/app-1/optouts/${endpoint}`, KEYS.reader);
       expect(response.status, endpoint).toBe(503);
       expect(((await response.json()) as { error: { code: string } }).error.code).toBe('unavailable');

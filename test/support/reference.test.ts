@@ -415,7 +415,8 @@ describe('trend', () => {
     { period: 'custom', from: '2024-05-01', to: '2024-05-02', tz: 'America/New_York' },
     0,
   );
-  const z = { opt_outs: 0, opt_ins: 0, users: 0 };
+  const z = { opt_outs: 0, opt_ins: 0, users: 0, baseline: 0, spike: false };
+  const quiet = { baseline: 0, spike: false };
   const events = [
     consent('u1', Date.UTC(2024, 4, 2, 3), OUT, { source: 'api' }), // 2024-05-01 23:00 local
     consent('u2', Date.UTC(2024, 4, 1, 3), OUT), // 2024-04-30 local: out of range
@@ -441,9 +442,11 @@ describe('trend', () => {
       },
       approximate: false,
       totals: { opt_outs: 4, opt_ins: 1, users: 3 },
+      // SPEC 5.1: the 2 days before (u2's opt-out on 30 April), and each day's 28-day baseline.
+      previous: { from: '2024-04-29', to: '2024-04-30', opt_outs: 1, opt_ins: 0, users: 1 },
       days: [
-        { date: '2024-05-01', opt_outs: 2, opt_ins: 0, users: 2 },
-        { date: '2024-05-02', opt_outs: 2, opt_ins: 1, users: 1 },
+        { date: '2024-05-01', opt_outs: 2, opt_ins: 0, users: 2, baseline: 0, spike: false },
+        { date: '2024-05-02', opt_outs: 2, opt_ins: 1, users: 1, baseline: 0, spike: false },
       ],
     });
     const wider = resolveRange(
@@ -464,7 +467,7 @@ describe('trend', () => {
         opt_ins: 0,
         users: 2,
         days: [
-          { date: '2024-05-01', opt_outs: 2, opt_ins: 0, users: 2 },
+          { date: '2024-05-01', opt_outs: 2, opt_ins: 0, users: 2, ...quiet },
           { date: '2024-05-02', ...z },
         ],
       },
@@ -475,7 +478,7 @@ describe('trend', () => {
         users: 1,
         days: [
           { date: '2024-05-01', ...z },
-          { date: '2024-05-02', opt_outs: 2, opt_ins: 0, users: 1 },
+          { date: '2024-05-02', opt_outs: 2, opt_ins: 0, users: 1, ...quiet },
         ],
       },
       {
@@ -485,7 +488,7 @@ describe('trend', () => {
         users: 0,
         days: [
           { date: '2024-05-01', ...z },
-          { date: '2024-05-02', opt_outs: 0, opt_ins: 1, users: 0 },
+          { date: '2024-05-02', opt_outs: 0, opt_ins: 1, users: 0, ...quiet },
         ],
       },
     ]);
@@ -586,6 +589,9 @@ describe('campaigns', () => {
         last_touch_opt_outs: 1,
         reach: 3,
         opt_out_rate: 2 / 3,
+        // SPEC 5.1: c1 is the only campaign with a reach, so it is the pooled baseline itself.
+        lift: 1,
+        significant: false,
       },
       {
         campaign_id: 'c2',
@@ -600,8 +606,11 @@ describe('campaigns', () => {
         last_touch_opt_outs: 1,
         reach: 0,
         opt_out_rate: null,
+        lift: null,
+        significant: false,
       },
     ]);
+    expect(body.baseline_rate).toBe(2 / 3);
     expect(campaigns(events, { ...P, limit: 1 }, 0).campaigns.map((c) => c.campaign_id)).toEqual(['c1']);
     const eight = campaigns(events, { ...P, lookbackDays: 8 }, 0).campaigns;
     expect(eight.map((c) => [c.campaign_id, c.opt_outs])).toEqual([
