@@ -123,7 +123,7 @@ export async function load(delivery: Delivery): Promise<TestPipeline> {
 }
 
 interface Query {
-  endpoint: 'trend' | 'push-pressure' | 'campaigns' | 'events' | 'export';
+  endpoint: 'trend' | 'push-pressure' | 'campaigns' | 'events' | 'export' | 'exposure' | 'winback';
   params: Record<string, string>;
 }
 
@@ -152,6 +152,8 @@ function queries(): Query[] {
         { endpoint: 'events', params: { ...base, lookback_days: '30', count: 'total' } },
         { endpoint: 'events', params: { ...base, lookback_days: '7', count: 'unique' } },
         { endpoint: 'export', params: { ...base, format: 'ndjson' } },
+        { endpoint: 'exposure', params: { ...base, window_days: '7' } },
+        { endpoint: 'winback', params: base },
       );
     }
   out.push({ endpoint: 'push-pressure', params: { period: 'last_year', tz: 'UTC', channel: 'EMAIL' } });
@@ -199,6 +201,12 @@ function referenceBody({ endpoint, params }: Query): unknown {
     case 'export':
       body = reference.exportRows(HISTORY, base, NOW);
       break;
+    case 'exposure':
+      body = reference.exposure(HISTORY, { ...base, windowDays: n('window_days') || 7 }, NOW);
+      break;
+    case 'winback':
+      body = reference.winback(HISTORY, base, NOW);
+      break;
   }
   expected.set(key, body);
   return body;
@@ -233,7 +241,7 @@ export async function expectAllEndpointsExact(p: TestPipeline): Promise<void> {
         differing.push(`${url}: ${(error as Error).message.split('\n').slice(0, 12).join('\n')}`);
       }
     }
-    expect(compared).toBeGreaterThan(70);
+    expect(compared).toBeGreaterThan(90);
     expect(differing, differing.join('\n\n')).toEqual([]);
   } finally {
     await server.close();

@@ -13,4 +13,5 @@
 export * from './reference/endpoints.ts';
 export * from './reference/events.ts';
 export * from './reference/facts.ts';
+export * from './reference/insights.ts';
 export * from './reference/time.ts';
