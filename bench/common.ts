@@ -176,7 +176,7 @@ export async function startIngest(
       HTTP_PORT: String(port),
       LOG_LEVEL: 'warn',
     },
-    join(REPO_ROOT, 'artifacts', 'bench', 'logs', `${database}-ingest.log`),
+    join(REPO_ROOT, 'artifacts', 'bench', 'logs', `${database}-ingest-${label}.log`),
   );
   const up = await waitForHttp(`http://127.0.0.1:${port}/healthz`, 120_000, proc);
   if (!up) {

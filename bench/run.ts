@@ -1,4 +1,5 @@
 // `npm run bench -- [--scale small|full] [--only ingest,freshness,state,query]`
+// (`--only cluster`: on the local cluster, which it starts; not in the default set).
 // Runs the benchmarks against the local stack (or KAFKA_BROKERS / CLICKHOUSE_URL),
 // prints a table and one JSON summary, and writes the summary to
 // artifacts/bench/summary-<timestamp>.json and artifacts/bench/latest.json.
@@ -11,6 +12,7 @@ import { parseArgs } from 'node:util';
 import { connectionFromEnv, stackUp } from '../infra/local/stack.ts';
 import { REPO_ROOT } from '../services/simulator/src/processes.ts';
 import { benchBackfill } from './backfill.ts';
+import { benchCluster } from './cluster.ts';
 import { type Connection, NotAvailable, type Scale, type SectionResult } from './common.ts';
 import { benchFreshness } from './freshness.ts';
 import { benchIngest } from './ingest.ts';
@@ -19,8 +21,10 @@ import { benchRestore } from './restore.ts';
 import { benchState } from './state.ts';
 import { round } from './stats.ts';
 
-const SECTIONS = ['ingest', 'freshness', 'state', 'restore', 'backfill', 'query'] as const;
+const SECTIONS = ['ingest', 'freshness', 'state', 'restore', 'backfill', 'query', 'cluster'] as const;
 type Section = (typeof SECTIONS)[number];
+/** Without --only: everything on the single-node stack (the cluster needs the machine to itself). */
+const DEFAULT_SECTIONS = SECTIONS.filter((s) => s !== 'cluster');
 
 interface ScaleSettings {
   ingest: { events: number; runs: number };
@@ -29,6 +33,7 @@ interface ScaleSettings {
   restore: { users: number; runs: number };
   backfill: { users: number; days: number };
   query: QueryBenchOptions;
+  cluster: { events: number };
 }
 
 export const SCALES: Record<Scale, ScaleSettings> = {
@@ -39,6 +44,7 @@ export const SCALES: Record<Scale, ScaleSettings> = {
     restore: { users: 10_000, runs: 1 },
     backfill: { users: 100, days: 365 },
     query: { optOuts: 5_000, users: 50_000, exportRows: 10_000, requests: 5, reachRows: 50_000 },
+    cluster: { events: 20_000 },
   },
   full: {
     ingest: { events: 500_000, runs: 3 },
@@ -47,13 +53,14 @@ export const SCALES: Record<Scale, ScaleSettings> = {
     restore: { users: 250_000, runs: 3 },
     backfill: { users: 20_000, days: 365 },
     query: { optOuts: 100_000, users: 1_000_000, exportRows: 1_000_000, requests: 30, reachRows: 2_000_000 },
+    cluster: { events: 200_000 },
   },
 };
 
 const USAGE = `usage: npm run bench -- [--scale small|full] [--only ${SECTIONS.join(',')}]
 
   --scale small|full   small: seconds, for the CI smoke test; full: the figures in docs/benchmarks.md (default full)
-  --only LIST          comma-separated sections to run (default: all)`;
+  --only LIST          comma-separated sections to run (default: all but cluster)`;
 
 function parse(argv: string[]): { scale: Scale; only: Section[] } | string {
   let values: { scale?: string | undefined; only?: string | undefined; help?: boolean | undefined };
@@ -71,7 +78,8 @@ function parse(argv: string[]): { scale: Scale; only: Section[] } | string {
   const scale = values.scale ?? 'full';
   if (scale !== 'small' && scale !== 'full')
     return `--scale must be small or full (got ${JSON.stringify(scale)})`;
-  const only = values.only === undefined ? [...SECTIONS] : values.only.split(',').map((s) => s.trim());
+  const only =
+    values.only === undefined ? [...DEFAULT_SECTIONS] : values.only.split(',').map((s) => s.trim());
   const unknown = only.filter((s) => !(SECTIONS as readonly string[]).includes(s));
   if (unknown.length > 0)
     return `--only: unknown section(s) ${unknown.join(', ')} (known: ${SECTIONS.join(', ')})`;
@@ -114,16 +122,22 @@ async function main(argv: string[]): Promise<number> {
     return parsed ? 2 : 0;
   }
   const settings = SCALES[parsed.scale];
-  const conn = await connect();
+  // The cluster section brings its own stack.
+  const connected = parsed.only.some((s) => s !== 'cluster') ? await connect() : undefined;
+  const stack = (): Connection => {
+    if (!connected) throw new Error('no single-node stack for this section');
+    return connected;
+  };
   const started = new Date();
   const results: SectionResult[] = [];
   const runners: Record<Section, () => Promise<SectionResult>> = {
-    ingest: () => benchIngest(conn, settings.ingest),
-    freshness: () => benchFreshness(conn, settings.freshness),
+    ingest: () => benchIngest(stack(), settings.ingest),
+    freshness: () => benchFreshness(stack(), settings.freshness),
     state: () => benchState(settings.state),
-    restore: () => benchRestore(conn, settings.restore),
-    backfill: () => benchBackfill(conn, settings.backfill),
-    query: () => benchQuery(conn, settings.query),
+    restore: () => benchRestore(stack(), settings.restore),
+    backfill: () => benchBackfill(stack(), settings.backfill),
+    query: () => benchQuery(stack(), settings.query),
+    cluster: () => benchCluster(settings.cluster),
   };
   for (const section of parsed.only) {
     process.stderr.write(`bench: ${section} (${parsed.scale})...\n`);
@@ -155,7 +169,9 @@ async function main(argv: string[]): Promise<number> {
       memory_gb: round(totalmem() / 2 ** 30),
       node: process.version,
     },
-    stack: { kafka: conn.KAFKA_BROKERS, clickhouse: conn.CLICKHOUSE_URL },
+    stack: connected
+      ? { kafka: connected.KAFKA_BROKERS, clickhouse: connected.CLICKHOUSE_URL }
+      : { cluster: true },
     results: results.map((r) => ({
       ...r,
       figures: r.figures.map((f) => ({

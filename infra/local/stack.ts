@@ -1,8 +1,10 @@
 // The local stack: a single-node Kafka (KRaft) and a ClickHouse server run as
 // plain processes bound to 127.0.0.1, with every file under .local/. No Docker.
 //
-//   tsx infra/local/stack.ts up | down | status
+//   tsx infra/local/stack.ts up | down | status [--cluster]
 //
+// With --cluster: the cluster of three Kafka brokers, ZooKeeper and four
+// ClickHouse servers instead (./cluster/stack.ts), on ports of its own.
 // `up` is idempotent: a server already started by us and answering is left alone.
 // `down` stops exactly the processes whose pids we recorded. Settings (state
 // folder, ports, Kafka version, optional SASL_SSL / HTTPS listeners): ./settings.ts.
@@ -188,7 +190,28 @@ function printConnection(conn: StackConnection, s: StackSettings) {
   }
 }
 
+async function clusterMain(command: string | undefined) {
+  const cluster = await import('./cluster/stack.ts');
+  switch (command) {
+    case 'up': {
+      const started = Date.now();
+      cluster.printClusterConnection(await cluster.clusterUp());
+      console.log(`\ncluster up in ${((Date.now() - started) / 1000).toFixed(1)}s`);
+      return;
+    }
+    case 'down':
+      return cluster.clusterDown();
+    case 'status':
+      process.exitCode = (await cluster.clusterStatus()) ? 0 : 1;
+      return;
+    default:
+      console.error('usage: stack.ts up | down | status [--cluster]');
+      process.exitCode = 2;
+  }
+}
+
 async function main(command: string | undefined) {
+  if (process.argv.includes('--cluster')) return clusterMain(command);
   switch (command) {
     case 'up': {
       const started = Date.now();
@@ -203,7 +226,7 @@ async function main(command: string | undefined) {
       process.exitCode = (await stackStatus()) ? 0 : 1;
       return;
     default:
-      console.error('usage: stack.ts up | down | status');
+      console.error('usage: stack.ts up | down | status [--cluster]');
       process.exitCode = 2;
   }
 }

@@ -14,9 +14,14 @@
 // Over HTTPS (SPEC 7) the server is verified against `tls.ca` when given (a
 // private CA), else Node's CA store; `tls.cert` + `tls.key` add a client
 // certificate. The password travels in the Authorization header, never in the URL.
-import { type ClickHouseClient, createClient } from '@clickhouse/client';
+//
+// On a cluster (CLICKHOUSE_CLUSTER) the client remembers the cluster's name
+// (clusterOf: migrations and erasure write their DDL ON CLUSTER), and a writer
+// sends the settings that make its writes durable on every replica before they
+// return (CLUSTER_WRITER_SETTINGS, docs/clickhouse-cluster.md).
+import { type ClickHouseClient, type ClickHouseSettings, createClient } from '@clickhouse/client';
 
-export type { ClickHouseClient };
+export type { ClickHouseClient, ClickHouseSettings };
 
 export interface ClickHouseClientOptions {
   url: string;
@@ -32,6 +37,23 @@ export interface ClickHouseClientOptions {
   application?: string;
   /** PEM contents (see ./connection.ts for reading them from CLICKHOUSE_*_FILE). */
   tls?: ClickHouseTls | undefined;
+  /** The cluster the schema lives on (CLICKHOUSE_CLUSTER); undefined: a single server. */
+  cluster?: string | undefined;
+  /** Every server of the cluster (CLICKHOUSE_REPLICA_URLS): see ClusterOfClient. */
+  replicaUrls?: string[] | undefined;
+}
+
+/** What a client built for a cluster knows of it. */
+export interface ClusterOfClient {
+  name: string;
+  /** The servers' URLs (CLICKHOUSE_REPLICA_URLS); empty when not configured. */
+  replicaUrls: readonly string[];
+  /**
+   * A client of one server (one of replicaUrls) with the same credentials,
+   * TLS, database and settings, and no cluster of its own: for what must be
+   * done or asked on each server (erasure's mutations). The caller closes it.
+   */
+  connect(url: string): ClickHouseClient;
 }
 
 export interface ClickHouseTls {
@@ -51,9 +73,32 @@ function isLoopback(url: string): boolean {
   return host === 'localhost' || host === '[::1]' || /^127\./.test(host);
 }
 
-export function createClickHouseClient(options: ClickHouseClientOptions): ClickHouseClient {
-  const readOnly = options.readOnly ?? false;
-  return createClient({
+/**
+ * What a writer sends on the cluster, with every request (ingest, migrations,
+ * the consent-index build, erasure's re-derivations):
+ * - insert_distributed_sync=1: an INSERT into a Distributed table returns only
+ *   once every shard it routes rows to has written them, instead of queueing
+ *   them on the server that took the INSERT for a background send;
+ * - insert_deduplicate=0: the Distributed tables write each row to every
+ *   replica of its shard (their cluster has internal_replication=false), and
+ *   each replica must keep its own copy. With block de-duplication the second
+ *   replica would drop its copy as a duplicate of the first one's and hold the
+ *   rows only once it has fetched them: a read right after the INSERT could
+ *   miss them. Every table is idempotent to repeated rows (ReplacingMergeTree by
+ *   identity, min states, distinct counts), so duplicates cost only merges.
+ * Both are accepted by 18.16 and by current servers.
+ */
+export const CLUSTER_WRITER_SETTINGS = { insert_distributed_sync: 1, insert_deduplicate: 0 } as const;
+
+const clusters = new WeakMap<ClickHouseClient, ClusterOfClient>();
+
+/** The cluster a client was built for (createClickHouseClient's `cluster`), undefined for a single server. */
+export function clusterOf(client: ClickHouseClient): ClusterOfClient | undefined {
+  return clusters.get(client);
+}
+
+function clientConfig(options: ClickHouseClientOptions, readOnly: boolean) {
+  return {
     url: options.url,
     username: options.username,
     password: options.password,
@@ -62,7 +107,27 @@ export function createClickHouseClient(options: ClickHouseClientOptions): ClickH
     application: options.application ?? (readOnly ? 'optout-reader' : 'optout-writer'),
     request_timeout: options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
     compression: { response: false, request: !readOnly && !isLoopback(options.url) },
-    // Explicitly empty: settings are per query, where the caller knows the user's profile.
-    clickhouse_settings: {},
+  };
+}
+
+export function createClickHouseClient(options: ClickHouseClientOptions): ClickHouseClient {
+  const readOnly = options.readOnly ?? false;
+  const client = createClient({
+    ...clientConfig(options, readOnly),
+    // Otherwise explicitly empty: settings are per query, where the caller knows the user's profile.
+    clickhouse_settings: options.cluster && !readOnly ? { ...CLUSTER_WRITER_SETTINGS } : {},
   });
+  if (options.cluster) {
+    const { cluster, replicaUrls, ...server } = options;
+    clusters.set(client, {
+      name: cluster,
+      replicaUrls: replicaUrls ?? [],
+      connect: (url) =>
+        createClient({
+          ...clientConfig({ ...server, url }, readOnly),
+          clickhouse_settings: readOnly ? {} : { ...CLUSTER_WRITER_SETTINGS },
+        }),
+    });
+  }
+  return client;
 }

@@ -1,6 +1,9 @@
 // The ClickHouse server and credentials from the CLICKHOUSE_* variables of
 // SPEC 7, with the TLS files read once at start-up (@optout/config has checked
-// they are readable and go with an https:// URL).
+// they are readable and go with an https:// URL), and the cluster the schema
+// lives on (CLICKHOUSE_CLUSTER, CLICKHOUSE_REPLICA_URLS), which a client built
+// from it remembers (client.ts: clusterOf) so that migrations and erasure
+// work on the cluster.
 //
 //   createClickHouseClient({ ...clickhouseConnection(config), database, application })
 import { readFileSync } from 'node:fs';
@@ -15,6 +18,8 @@ export type ClickHouseConnectionConfig = Pick<
   | 'CLICKHOUSE_CA_FILE'
   | 'CLICKHOUSE_CERT_FILE'
   | 'CLICKHOUSE_KEY_FILE'
+  | 'CLICKHOUSE_CLUSTER'
+  | 'CLICKHOUSE_REPLICA_URLS'
 >;
 
 export interface ClickHouseConnection {
@@ -22,6 +27,10 @@ export interface ClickHouseConnection {
   username: string;
   password: string;
   tls?: ClickHouseTls | undefined;
+  /** The cluster of the schema (docs/clickhouse-cluster.md); undefined: a single server. */
+  cluster?: string | undefined;
+  /** Every server of the cluster (CLICKHOUSE_REPLICA_URLS), reached with the same credentials. */
+  replicaUrls?: string[] | undefined;
 }
 
 function tlsOf(config: ClickHouseConnectionConfig): ClickHouseTls | undefined {
@@ -39,5 +48,7 @@ export function clickhouseConnection(config: ClickHouseConnectionConfig): ClickH
     username: config.CLICKHOUSE_USER,
     password: config.CLICKHOUSE_PASSWORD,
     tls: tlsOf(config),
+    cluster: config.CLICKHOUSE_CLUSTER,
+    replicaUrls: config.CLICKHOUSE_REPLICA_URLS,
   };
 }

@@ -11,12 +11,30 @@ export {
   userDataTables,
 } from './catalogue.ts';
 export {
+  CLUSTER_WRITER_SETTINGS,
   type ClickHouseClient,
   type ClickHouseClientOptions,
+  type ClickHouseSettings,
   type ClickHouseTls,
+  type ClusterOfClient,
+  clusterOf,
   createClickHouseClient,
   DEFAULT_REQUEST_TIMEOUT_MS,
 } from './client.ts';
+export {
+  type ClusterReplica,
+  type ClusterServer,
+  type ClusterTarget,
+  checkClusterLayout,
+  clusterReplicas,
+  clusterStatements,
+  localTableOf,
+  ON_CLUSTER_SETTINGS,
+  type ReachedServers,
+  reachServers,
+  shardingKey,
+  writeClusterOf,
+} from './cluster.ts';
 export {
   type ClickHouseConnection,
   type ClickHouseConnectionConfig,

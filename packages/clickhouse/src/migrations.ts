@@ -8,11 +8,19 @@
 // ClickHouse has no transactions or locks: two runners started at the same
 // moment may both apply a migration. The DDL is written `IF NOT EXISTS` so
 // that is harmless, and duplicate bookkeeping rows are tolerated on read.
+//
+// On a cluster (the client's CLICKHOUSE_CLUSTER, or `cluster`) every statement
+// runs in its cluster form (./cluster.ts): the same files, versions and
+// checksums, applied ON CLUSTER as replicated local tables behind Distributed
+// tables. The cluster DDL cannot run on chdb (no cluster, no ZooKeeper):
+// check_modern.py checks the single-server form of the same statements.
 import { createHash, randomUUID } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { ClickHouseClient } from '@clickhouse/client';
+import type { ClickHouseClient, ClickHouseSettings } from '@clickhouse/client';
+import { CLUSTER_WRITER_SETTINGS, clusterOf } from './client.ts';
+import { type ClusterTarget, checkClusterLayout, clusterStatements, ON_CLUSTER_SETTINGS } from './cluster.ts';
 import { dateTimeLiteral, identifier, sql } from './sql.ts';
 
 export const DEFAULT_MIGRATIONS_DIR = fileURLToPath(
@@ -89,12 +97,44 @@ export async function loadMigrations(dir: string = DEFAULT_MIGRATIONS_DIR): Prom
   return migrations;
 }
 
-export async function createDatabase(client: ClickHouseClient, database: string): Promise<void> {
-  await client.command({ query: sql`CREATE DATABASE IF NOT EXISTS ${identifier(database)}`.text });
+/** On a cluster: on every server, and the DDL waits for all of them (./cluster.ts). */
+function onCluster(cluster: string | undefined) {
+  return cluster
+    ? {
+        clause: sql` ON CLUSTER ${identifier(cluster)}`,
+        clickhouse_settings: { ...CLUSTER_WRITER_SETTINGS, ...ON_CLUSTER_SETTINGS } as ClickHouseSettings,
+      }
+    : { clause: sql``, clickhouse_settings: undefined };
 }
 
-export async function dropDatabase(client: ClickHouseClient, database: string): Promise<void> {
-  await client.command({ query: sql`DROP DATABASE IF EXISTS ${identifier(database)}`.text });
+export async function createDatabase(
+  client: ClickHouseClient,
+  database: string,
+  cluster = clusterOf(client)?.name,
+): Promise<void> {
+  const { clause, clickhouse_settings } = onCluster(cluster);
+  await client.command({
+    query: sql`CREATE DATABASE IF NOT EXISTS ${identifier(database)}${clause}`.text,
+    ...(clickhouse_settings ? { clickhouse_settings } : {}),
+  });
+}
+
+/** On a cluster, ON CLUSTER: the replicated tables' ZooKeeper entries go with them. */
+export async function dropDatabase(
+  client: ClickHouseClient,
+  database: string,
+  cluster = clusterOf(client)?.name,
+): Promise<void> {
+  const { clause, clickhouse_settings } = onCluster(cluster);
+  await client.command({
+    query: sql`DROP DATABASE IF EXISTS ${identifier(database)}${clause}`.text,
+    ...(clickhouse_settings ? { clickhouse_settings } : {}),
+  });
+}
+
+/** The statements that apply `statement` to the target: itself on a single server. */
+function forTarget(statement: string, target: ClusterTarget | undefined): string[] {
+  return target ? clusterStatements(statement, target) : [statement];
 }
 
 interface AppliedRow {
@@ -103,13 +143,19 @@ interface AppliedRow {
   checksum: string;
 }
 
-async function appliedMigrations(client: ClickHouseClient, database: string): Promise<AppliedRow[]> {
+async function appliedMigrations(
+  client: ClickHouseClient,
+  database: string,
+  target: ClusterTarget | undefined,
+  settings: ClickHouseSettings | undefined,
+): Promise<AppliedRow[]> {
   const table = identifier(database, 'schema_migrations');
-  await client.command({
-    query: sql`CREATE TABLE IF NOT EXISTS ${table}
+  // Unqualified on a cluster: the cluster form qualifies every name with the database itself.
+  const create = `CREATE TABLE IF NOT EXISTS ${target ? 'schema_migrations' : table.text}
       (version UInt32, name String, checksum String, applied_at DateTime('UTC'))
-      ENGINE = MergeTree() ORDER BY version`.text,
-  });
+      ENGINE = MergeTree() ORDER BY version`;
+  for (const query of forTarget(create, target))
+    await client.command({ query, ...(settings ? { clickhouse_settings: settings } : {}) });
   const result = await client.query({
     query: sql`SELECT version, name, checksum FROM ${table} ORDER BY version, applied_at`.text,
     format: 'JSONEachRow',
@@ -120,12 +166,17 @@ async function appliedMigrations(client: ClickHouseClient, database: string): Pr
 /** Applies the migrations of `dir` that `database` has not seen yet, in version order. */
 export async function migrate(
   client: ClickHouseClient,
-  options: { database: string; dir?: string },
+  /** `cluster` defaults to the client's (CLICKHOUSE_CLUSTER); none: a single server. */
+  options: { database: string; dir?: string; cluster?: string | undefined },
 ): Promise<MigrateResult> {
   const { database } = options;
+  const cluster = options.cluster ?? clusterOf(client)?.name;
+  const target = cluster ? { cluster, database } : undefined;
+  const { clickhouse_settings: settings } = onCluster(cluster);
   const migrations = await loadMigrations(options.dir);
-  await createDatabase(client, database);
-  const applied = await appliedMigrations(client, database);
+  if (cluster) await checkClusterLayout(client, cluster);
+  await createDatabase(client, database, cluster);
+  const applied = await appliedMigrations(client, database, target, settings);
 
   // Check every applied migration before running anything new.
   const byVersion = new Map(migrations.map((m) => [m.version, m]));
@@ -154,7 +205,8 @@ export async function migrate(
     await client.command({ query: sql`USE ${identifier(database)}`.text, session_id });
     for (const statement of migration.statements) {
       try {
-        await client.command({ query: statement, session_id });
+        for (const query of forTarget(statement, target))
+          await client.command({ query, session_id, ...(settings ? { clickhouse_settings: settings } : {}) });
       } catch (error) {
         const message = error instanceof Error ? error.message : String(error);
         throw new MigrationError(`migration ${migration.name} failed: ${message.trim()}`, { cause: error });
@@ -165,6 +217,7 @@ export async function migrate(
         sql`INSERT INTO ${identifier(database, 'schema_migrations')} (version, name, checksum, applied_at)
         VALUES (${migration.version}, ${migration.name}, ${migration.checksum}, ${dateTimeLiteral(Date.now())})`
           .text,
+      ...(settings ? { clickhouse_settings: settings } : {}),
     });
     result.applied.push(migration.name);
   }

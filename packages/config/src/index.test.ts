@@ -26,4 +26,30 @@ describe('parseEnv', () => {
     const config = parseEnv(kafkaShape, { KAFKA_BROKERS: 'a:1, b:2' });
     expect(config.KAFKA_BROKERS).toEqual(['a:1', 'b:2']);
   });
+
+  it('reads CLICKHOUSE_CLUSTER as a cluster name, empty meaning a single server', () => {
+    expect(parseEnv(clickhouseShape, {}).CLICKHOUSE_CLUSTER).toBeUndefined();
+    expect(parseEnv(clickhouseShape, { CLICKHOUSE_CLUSTER: '' }).CLICKHOUSE_CLUSTER).toBeUndefined();
+    expect(parseEnv(clickhouseShape, { CLICKHOUSE_CLUSTER: 'optout' }).CLICKHOUSE_CLUSTER).toBe('optout');
+    expect(() => parseEnv(clickhouseShape, { CLICKHOUSE_CLUSTER: "x'; DROP" })).toThrow(
+      /CLICKHOUSE_CLUSTER: must be a plain identifier/,
+    );
+  });
+
+  it('reads CLICKHOUSE_REPLICA_URLS as a list, only with a cluster and CLICKHOUSE_URL scheme', () => {
+    const cluster = { CLICKHOUSE_CLUSTER: 'optout' };
+    expect(
+      parseEnv(clickhouseShape, { ...cluster, CLICKHOUSE_REPLICA_URLS: 'http://a:1, http://b:2' })
+        .CLICKHOUSE_REPLICA_URLS,
+    ).toEqual(['http://a:1', 'http://b:2']);
+    expect(() => parseEnv(clickhouseShape, { CLICKHOUSE_REPLICA_URLS: 'http://a:1' })).toThrow(
+      /CLICKHOUSE_REPLICA_URLS: set, but CLICKHOUSE_CLUSTER is not/,
+    );
+    expect(() => parseEnv(clickhouseShape, { ...cluster, CLICKHOUSE_REPLICA_URLS: 'a:1' })).toThrow(
+      /CLICKHOUSE_REPLICA_URLS: must be a comma-separated list of http\(s\) URLs/,
+    );
+    expect(() =>
+      parseEnv(clickhouseShape, { ...cluster, CLICKHOUSE_REPLICA_URLS: 'https://a:1,http://b:2' }),
+    ).toThrow(/CLICKHOUSE_REPLICA_URLS: must all use CLICKHOUSE_URL's scheme \(http:\/\/.*https:\/\/a:1/);
+  });
 });

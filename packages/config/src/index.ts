@@ -2,7 +2,7 @@
 // Each service composes the pieces it needs; a bad or missing value stops the
 // service with a message that names the variable.
 import { z } from 'zod';
-import { httpUrl, nonEmpty, port } from './fields.ts';
+import { httpUrl, nonEmpty, optional, port } from './fields.ts';
 import { type ConfigProblem, CROSS_FIELD_RULES } from './rules.ts';
 import { shownValue } from './secrets.ts';
 import { clickhouseTlsShape, kafkaSecurityShape, schemaRegistryAuthShape } from './security.ts';
@@ -94,6 +94,32 @@ export const clickhouseShape = {
     .string()
     .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be a plain identifier')
     .default('optout'),
+  /**
+   * The ClickHouse cluster (a <remote_servers> name) the schema lives on: its
+   * tables are replicated local tables on every shard behind Distributed tables
+   * (docs/clickhouse-cluster.md). Empty or unset: a single server.
+   */
+  CLICKHOUSE_CLUSTER: optional(
+    z
+      .string()
+      .trim()
+      .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be a plain identifier (a <remote_servers> cluster name)'),
+  ),
+  /**
+   * With CLICKHOUSE_CLUSTER: every server of the cluster, as comma-separated
+   * http(s) URLs with the credentials of CLICKHOUSE_URL. Ingest needs them for
+   * erasure, which deletes through one replica of each shard and waits until
+   * every server has applied the deletions.
+   */
+  CLICKHOUSE_REPLICA_URLS: optional(
+    z
+      .string()
+      .trim()
+      .transform((value) => value.split(',').map((u) => u.trim()))
+      .refine((list) => list.every((u) => /^https?:\/\/[^\s,]+$/.test(u)), {
+        message: 'must be a comma-separated list of http(s) URLs',
+      }),
+  ),
   ...clickhouseTlsShape,
 };
 

@@ -201,8 +201,30 @@ export const schemaRegistryAuthRule: CrossFieldRule = {
   },
 };
 
+/** The replicas' URLs belong to a cluster, and take CLICKHOUSE_URL's credentials and TLS files as they are. */
+export const clickhouseReplicasRule: CrossFieldRule = {
+  anchor: 'CLICKHOUSE_REPLICA_URLS',
+  check(config) {
+    const urls = config.CLICKHOUSE_REPLICA_URLS;
+    if (!Array.isArray(urls)) return [];
+    if (text(config, 'CLICKHOUSE_CLUSTER') === undefined)
+      return [{ variable: 'CLICKHOUSE_REPLICA_URLS', message: 'set, but CLICKHOUSE_CLUSTER is not' }];
+    const scheme = (text(config, 'CLICKHOUSE_URL') ?? '').split(':')[0];
+    const other = urls.filter((u: string) => u.split(':')[0] !== scheme);
+    return other.length === 0
+      ? []
+      : [
+          {
+            variable: 'CLICKHOUSE_REPLICA_URLS',
+            message: `must all use CLICKHOUSE_URL's scheme (${scheme}://, the same credentials and TLS files apply): ${other.join(', ')}`,
+          },
+        ];
+  },
+};
+
 export const CROSS_FIELD_RULES: readonly CrossFieldRule[] = [
   kafkaSecurityRule,
   clickhouseTlsRule,
   schemaRegistryAuthRule,
+  clickhouseReplicasRule,
 ];

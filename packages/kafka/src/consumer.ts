@@ -127,6 +127,9 @@ export class CoPartitionedConsumer {
   private readonly uncommitted = new Map<string, { topic: string; partition: number; from: string[] }>();
   /** Last sign of life (fetch, heartbeat, round): for /healthz. */
   lastAliveAt = Date.now();
+  /** The newest batch's heartbeat, for keepAlive. */
+  private latestHeartbeat: (() => Promise<void>) | null = null;
+  private keepAlive: NodeJS.Timeout | undefined;
   joined = false;
   crashed: Error | null = null;
 
@@ -141,7 +144,7 @@ export class CoPartitionedConsumer {
       // The rebalance timeout bounds how long the group waits for a member that
       // is finishing a round; rounds heartbeat while they retry or restore.
       rebalanceTimeout: Math.max(60_000, o.sessionTimeoutMs * 2),
-      heartbeatInterval: Math.min(3000, Math.floor(o.sessionTimeoutMs / 5)),
+      heartbeatInterval: this.heartbeatIntervalMs(),
       maxBytesPerPartition: o.maxBytesPerPartition,
       // kafkajs caps a whole fetch at 10 MB by default, which would split a
       // round of topics x partitions into small batches.
@@ -150,6 +153,10 @@ export class CoPartitionedConsumer {
       allowAutoTopicCreation: false,
       readUncommitted: false,
     });
+  }
+
+  private heartbeatIntervalMs(): number {
+    return Math.min(3000, Math.floor(this.o.sessionTimeoutMs / 5));
   }
 
   async start(): Promise<void> {
@@ -186,6 +193,21 @@ export class CoPartitionedConsumer {
       partitionsConsumedConcurrently: Math.max(1, o.partitionCount * o.topics.length),
       eachBatch: (payload) => this.onBatch(payload),
     });
+    // kafkajs heartbeats between the batches it hands out; while rounds are in
+    // flight its fetch loop waits in eachBatch (backpressure), so a long write
+    // (a backfill's recompute) would outlast the session. Keep the membership
+    // alive meanwhile. A failed heartbeat here is left to the round's own
+    // (round.heartbeat), which abandons the round when the group moved on.
+    this.keepAlive = setInterval(() => {
+      if (this.inFlight === 0 || this.latestHeartbeat === null) return;
+      this.latestHeartbeat().then(
+        () => {
+          this.lastAliveAt = Date.now();
+        },
+        () => {},
+      );
+    }, this.heartbeatIntervalMs());
+    this.keepAlive.unref();
   }
 
   /**
@@ -195,6 +217,7 @@ export class CoPartitionedConsumer {
    */
   async stop(): Promise<void> {
     this.stopping = true;
+    clearInterval(this.keepAlive);
     // What is prepared is written and committed; nothing new is started.
     await this.prepares;
     await this.writes;
@@ -207,6 +230,7 @@ export class CoPartitionedConsumer {
     const { batch } = payload;
     // Stale: fetched before a seek back (see fail()); it will come again.
     if (batch.messages.length === 0 || !payload.isRunning() || payload.isStale() || this.stopping) return;
+    this.latestHeartbeat = payload.heartbeat;
     const accepted = await new Promise<boolean>((resolve, reject) => {
       this.pending.push({
         batch: toRecordBatch(batch),

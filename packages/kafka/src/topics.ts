@@ -7,12 +7,22 @@ import { CoPartitioningError } from './assigner.ts';
 /** The admin calls these need: a KafkaAdmin (createAdmin) has them. */
 type TopicAdmin = Pick<KafkaAdmin, 'listTopics' | 'fetchTopicMetadata' | 'createTopics'>;
 
+/** A new topic with topic-level configs: createAdmin hands the request to kafkajs as it is. */
+type TopicWithConfig = NewTopic & { configEntries: { name: string; value: string }[] };
+
 export interface TopicPlan {
   /** The four input topics and the control topic: co-partitioned. */
   coPartitioned: string[];
   dlq: string;
   partitions: number;
   replicationFactor?: number;
+  /**
+   * The topics' min.insync.replicas: with acks=all (every producer here) a
+   * write is acknowledged only once this many replicas have it, and refused
+   * (not silently accepted by one broker) when fewer are in sync. Unset: the
+   * broker's default.
+   */
+  minInsyncReplicas?: number;
 }
 
 export interface TopicReport {
@@ -57,9 +67,13 @@ export async function ensureTopics(admin: TopicAdmin, plan: TopicPlan): Promise<
   const partitions = Object.values(coExisting)[0] ?? plan.partitions;
   checkCoPartitioned(coExisting, partitions);
   const replicationFactor = plan.replicationFactor ?? 1;
-  const missing: NewTopic[] = all
+  const configEntries =
+    plan.minInsyncReplicas === undefined
+      ? []
+      : [{ name: 'min.insync.replicas', value: String(plan.minInsyncReplicas) }];
+  const missing: TopicWithConfig[] = all
     .filter((t) => !(t in existing))
-    .map((topic) => ({ topic, numPartitions: partitions, replicationFactor }));
+    .map((topic) => ({ topic, numPartitions: partitions, replicationFactor, configEntries }));
   if (missing.length > 0) await admin.createTopics({ topics: missing, waitForLeaders: true });
   return { created: missing.map((t) => t.topic), existing };
 }

@@ -1,5 +1,6 @@
 // Ingest configuration (SPEC 7), validated once at start-up.
 import {
+  ConfigError,
   clickhouseShape,
   httpShape,
   kafkaShape,
@@ -37,6 +38,19 @@ export const ingestShape = {
 
 export type IngestConfig = z.infer<z.ZodObject<typeof ingestShape>>;
 
+/**
+ * On a cluster, erasure deletes through one replica of each shard and waits
+ * for every server (pipeline/erasure.ts): ingest refuses to start without them.
+ */
+export function parseIngestConfig(env: NodeJS.ProcessEnv = process.env): IngestConfig {
+  const config = parseEnv(ingestShape, env);
+  if (config.CLICKHOUSE_CLUSTER !== undefined && config.CLICKHOUSE_REPLICA_URLS === undefined)
+    throw new ConfigError(
+      `invalid configuration:\n  CLICKHOUSE_REPLICA_URLS: required with CLICKHOUSE_CLUSTER=${config.CLICKHOUSE_CLUSTER} (every server of the cluster, comma-separated) (not set)`,
+    );
+  return config;
+}
+
 export function loadIngestConfig(env: NodeJS.ProcessEnv = process.env): IngestConfig {
-  return loadConfigOrExit(() => parseEnv(ingestShape, env));
+  return loadConfigOrExit(() => parseIngestConfig(env));
 }

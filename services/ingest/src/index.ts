@@ -60,6 +60,10 @@ export async function startIngest(config: IngestConfig): Promise<IngestHandle> {
   const logger = createLogger('ingest', config.LOG_LEVEL);
   const registry = createRegistry('ingest');
   const metrics = createIngestMetrics(registry);
+  // On a cluster (CLICKHOUSE_CLUSTER) the connection carries the cluster, and
+  // the client sends CLUSTER_WRITER_SETTINGS with every request: an INSERT
+  // returns once every replica holds its rows, so what a round reads back
+  // (recompute, restore) includes what it and every earlier round wrote.
   const clickhouse = createClickHouseClient({
     ...clickhouseConnection(config),
     database: config.CLICKHOUSE_DATABASE,

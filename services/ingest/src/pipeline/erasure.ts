@@ -15,7 +15,28 @@
 // of them (found by the job id written into their WHERE) is done, then `done`.
 // Waiting happens outside the round (ErasureJobs), so an erasure never stalls
 // the partition, and a mutation of someone else never delays this job.
-import { identifier, join, type SqlFragment, sql, TABLES, TsvRows, userDataTables } from '@optout/clickhouse';
+//
+// On a cluster (docs/clickhouse-cluster.md) the deletions are mutations of the
+// replicated local tables (a Distributed table takes none: code 48), submitted
+// to one replica of each shard, which replicates them to the others; and a
+// job is done only once every server lists each of its mutations as done
+// (each replica mutates its own copy). Both go to the servers themselves
+// (CLICKHOUSE_REPLICA_URLS), not through ON CLUSTER: see reachServers. The
+// ledger row and the re-derivations go through the Distributed tables like
+// every write.
+import {
+  type ClickHouseClient,
+  clusterOf,
+  identifier,
+  join,
+  localTableOf,
+  reachServers,
+  type SqlFragment,
+  sql,
+  TABLES,
+  TsvRows,
+  userDataTables,
+} from '@optout/clickhouse';
 import type { Logger } from '@optout/observability';
 import type { IngestMetrics } from '../metrics.ts';
 import type { ClickHouseSink, Heartbeat } from '../sink/clickhouse-sink.ts';
@@ -47,12 +68,40 @@ export async function writeJobStatus(
 /** `position(command, '<job id>') > 0` finds the job's mutations in system.mutations. */
 const marker = (jobId: string) => sql`${jobId} != ''`;
 
-function deletion(table: (typeof TABLES)[keyof typeof TABLES], control: DecodedControl, through: number) {
+function deletion(
+  table: (typeof TABLES)[keyof typeof TABLES],
+  control: DecodedControl,
+  through: number,
+  onCluster: boolean,
+) {
   const { app_id, user_id, job_id } = control.message;
   const erasure = 'erasure' in table ? table.erasure : undefined;
   const time = erasure?.kind === 'through' ? sql` AND ${identifier(erasure.column)} <= ${through}` : sql``;
-  return sql`ALTER TABLE ${identifier(table.name)} DELETE
+  return sql`ALTER TABLE ${identifier(onCluster ? localTableOf(table.name) : table.name)} DELETE
     WHERE app_id = ${app_id} AND user_id = ${user_id}${time} AND ${marker(job_id)}`;
+}
+
+/**
+ * The deletions on one replica of every shard (the first that answers),
+ * retried as a whole until every shard took them: a deletion repeated on a
+ * shard is harmless. Each ALTER returns once its mutation is recorded in
+ * ZooKeeper with its block numbers, so rows written after it survive it.
+ */
+async function deleteOnEveryShard(sink: ClickHouseSink, deletions: SqlFragment[], heartbeat: Heartbeat) {
+  await sink.retrying('erasure_delete', heartbeat, async () => {
+    const reached = await reachServers(sink.client);
+    try {
+      const byShard = new Map(reached.servers.map((s) => [s.shard, s]));
+      if (byShard.size < reached.expected.shards)
+        throw new Error(
+          `only ${byShard.size} of ${reached.expected.shards} shards answer (CLICKHOUSE_REPLICA_URLS): erasure waits`,
+        );
+      for (const server of byShard.values())
+        for (const query of deletions) await server.client.command({ query: query.text });
+    } finally {
+      await reached.close();
+    }
+  });
 }
 
 /** The rows of the user's events after τ that the deletions of derived tables removed. */
@@ -143,12 +192,12 @@ export async function writeErasure(
     recorded_at: Math.floor(Date.now() / 1000),
   });
   await sink.insert(ledger, heartbeat);
-  for (const table of userDataTables())
-    await sink.command(
-      deletion(table as (typeof TABLES)[keyof typeof TABLES], control, through),
-      'erasure_delete',
-      heartbeat,
-    );
+  const onCluster = clusterOf(sink.client) !== undefined;
+  const deletions = userDataTables().map((table) =>
+    deletion(table as (typeof TABLES)[keyof typeof TABLES], control, through, onCluster),
+  );
+  if (onCluster) await deleteOnEveryShard(sink, deletions, heartbeat);
+  else for (const query of deletions) await sink.command(query, 'erasure_delete', heartbeat);
   for (const statement of rederivations(control, through, partitionCount))
     await sink.command(statement, 'erasure_rederive', heartbeat);
   await writeJobStatus(sink, message, 'pending', '', heartbeat);
@@ -239,14 +288,9 @@ export class ErasureJobs {
 
   private async check(tracked: TrackedJob): Promise<void> {
     const { sink, logger, metrics, deadlineMs } = this.o;
-    const result = await sink.client.query({
-      query: sql`SELECT table, count() AS unfinished FROM system.mutations
-                 WHERE database = currentDatabase() AND is_done = 0
-                   AND position(command, ${tracked.job.job_id}) > 0
-                 GROUP BY table`.text,
-      format: 'JSONEachRow',
-    });
-    const unfinished = await result.json<{ table: string; unfinished: string }>();
+    const unfinished = clusterOf(sink.client)
+      ? await unfinishedOnCluster(sink.client, tracked.job.job_id)
+      : await unfinishedHere(sink.client, tracked.job.job_id);
     if (unfinished.length === 0) {
       await writeJobStatus(sink, tracked.job, 'done');
       this.jobs.delete(tracked.job.job_id);
@@ -266,5 +310,61 @@ export class ErasureJobs {
       metrics.erasures.inc({ status: 'failed' });
       logger.error({ event: 'erasure_overdue', job_id: tracked.job.job_id, tables }, 'erasure overdue');
     }
+  }
+}
+
+interface Unfinished {
+  table: string;
+}
+
+async function unfinishedHere(client: ClickHouseClient, jobId: string): Promise<Unfinished[]> {
+  const result = await client.query({
+    query: sql`SELECT table, count() AS unfinished FROM system.mutations
+               WHERE database = currentDatabase() AND is_done = 0
+                 AND position(command, ${jobId}) > 0
+               GROUP BY table`.text,
+    format: 'JSONEachRow',
+  });
+  return result.json<{ table: string; unfinished: string }>();
+}
+
+/**
+ * The job's mutations on every server of the cluster, asked of each server. A
+ * table is unfinished on a server until that server lists the job's mutation
+ * of it as done: one it does not list yet counts as unfinished too, since a
+ * replica that has just restarted loads its mutations from ZooKeeper only
+ * after it answers queries. A server that does not answer fails the check:
+ * the job stays pending and is asked again at the next poll.
+ */
+async function unfinishedOnCluster(client: ClickHouseClient, jobId: string): Promise<Unfinished[]> {
+  const reached = await reachServers(client);
+  try {
+    const servers = new Set(reached.servers.map((s) => `${s.shard}/${s.replica}`));
+    if (servers.size < reached.expected.servers)
+      throw new Error(
+        `only ${servers.size} of the cluster's ${reached.expected.servers} servers answer (CLICKHOUSE_REPLICA_URLS)`,
+      );
+    const out: Unfinished[] = [];
+    for (const server of reached.servers) {
+      const result = await server.client.query({
+        query: sql`SELECT table, countIf(is_done = 0) AS unfinished FROM system.mutations
+                   WHERE database = currentDatabase() AND position(command, ${jobId}) > 0
+                   GROUP BY table`.text,
+        format: 'JSONEachRow',
+      });
+      const seen = new Map(
+        (await result.json<{ table: string; unfinished: string }>()).map((r) => [
+          r.table,
+          Number(r.unfinished),
+        ]),
+      );
+      for (const table of userDataTables()) {
+        const local = localTableOf(table.name);
+        if ((seen.get(local) ?? 1) > 0) out.push({ table: `${local} on ${server.replica}` });
+      }
+    }
+    return out;
+  } finally {
+    await reached.close();
   }
 }

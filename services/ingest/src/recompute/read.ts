@@ -68,19 +68,56 @@ export const userKey = (appId: string, userId: string) => `${appId}:${userId}`;
 /** Users whose ranges fit one query: at most this span and this many users. */
 const GROUP_SPAN_MS = 120 * 86_400_000;
 const GROUP_USERS = 2000;
+/**
+ * At most this many bytes of (app_id, user_id) literals in one query: the
+ * server refuses a query text longer than max_query_size (256 KiB by default,
+ * a setting the operator may not let us raise), and ids may be 256 characters.
+ */
+export const MAX_USER_LIST_BYTES = 128 * 1024;
 
-function groups(reads: readonly UserRead[]): UserRead[][] {
+const pair = (u: UserRef) => sql`(${u.appId}, ${u.userId})`;
+/** Bytes the pair takes in the IN list, escapes and separator included. */
+const listBytes = (u: UserRef) => Buffer.byteLength(pair(u).text) + 2;
+
+/** `users` cut in order into lists whose literals stay under MAX_USER_LIST_BYTES. */
+export function boundedLists<T extends UserRef>(users: readonly T[]): T[][] {
+  const out: T[][] = [];
+  let current: T[] = [];
+  let bytes = 0;
+  for (const user of users) {
+    const size = listBytes(user);
+    if (current.length > 0 && bytes + size > MAX_USER_LIST_BYTES) {
+      out.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(user);
+    bytes += size;
+  }
+  if (current.length > 0) out.push(current);
+  return out;
+}
+
+/** Users with nearby ranges, a group per query (at most GROUP_USERS, GROUP_SPAN_MS and MAX_USER_LIST_BYTES). */
+export function groups(reads: readonly UserRead[]): UserRead[][] {
   const sorted = [...reads].sort((a, b) => a.from - b.from);
   const out: UserRead[][] = [];
   let current: UserRead[] = [];
   let lo = 0;
   let hi = 0;
+  let bytes = 0;
   for (const read of sorted) {
     const span = Math.max(hi, read.to) - Math.min(lo, read.from);
-    if (current.length > 0 && (span > GROUP_SPAN_MS || current.length >= GROUP_USERS)) {
+    const size = listBytes(read);
+    if (
+      current.length > 0 &&
+      (span > GROUP_SPAN_MS || current.length >= GROUP_USERS || bytes + size > MAX_USER_LIST_BYTES)
+    ) {
       out.push(current);
       current = [];
+      bytes = 0;
     }
+    bytes += size;
     if (current.length === 0) {
       lo = read.from;
       hi = read.to;
@@ -93,8 +130,7 @@ function groups(reads: readonly UserRead[]): UserRead[][] {
   return out;
 }
 
-const usersIn = (users: readonly UserRef[]) =>
-  sql`(app_id, user_id) IN (${join(users.map((u) => sql`(${u.appId}, ${u.userId})`))})`;
+const usersIn = (users: readonly UserRef[]) => sql`(app_id, user_id) IN (${join(users.map(pair))})`;
 
 function timeIn(from: number, to: number): SqlFragment {
   // occurred_at (seconds) prunes the monthly partitions; occurred_at_ms is exact.
@@ -135,30 +171,32 @@ export async function readHistories(
   };
 
   const queries: Promise<void>[] = [];
-  queries.push(
-    select(
-      sql`SELECT 'c' AS kind, app_id, user_id, event_id, occurred_at_ms, channel, status, source
-          FROM ${identifier(TABLES.raw_consent.name)} WHERE ${usersIn(reads)}`,
-      'recompute_consent',
-    ).then((rows) => {
-      for (const row of rows) {
-        const user = admit(row);
-        if (!user) continue;
-        const channel = row.channel as Channel;
-        let history = user.consent.get(channel);
-        if (!history) {
-          history = [];
-          user.consent.set(channel, history);
+  for (const users of boundedLists(reads)) {
+    queries.push(
+      select(
+        sql`SELECT 'c' AS kind, app_id, user_id, event_id, occurred_at_ms, channel, status, source
+          FROM ${identifier(TABLES.raw_consent.name)} WHERE ${usersIn(users)}`,
+        'recompute_consent',
+      ).then((rows) => {
+        for (const row of rows) {
+          const user = admit(row);
+          if (!user) continue;
+          const channel = row.channel as Channel;
+          let history = user.consent.get(channel);
+          if (!history) {
+            history = [];
+            user.consent.set(channel, history);
+          }
+          history.push({
+            t: ms(row.occurred_at_ms),
+            id: String(row.event_id),
+            status: row.status as ConsentRecord['status'],
+            source: (row.source as string | null) ?? null,
+          });
         }
-        history.push({
-          t: ms(row.occurred_at_ms),
-          id: String(row.event_id),
-          status: row.status as ConsentRecord['status'],
-          source: (row.source as string | null) ?? null,
-        });
-      }
-    }),
-  );
+      }),
+    );
+  }
   for (const group of groups(reads)) {
     const from = Math.min(...group.map((r) => r.from));
     const to = Math.max(...group.map((r) => r.to));

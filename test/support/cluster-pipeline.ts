@@ -1,0 +1,198 @@
+// A real pipeline on the local cluster for one test (the cluster twin of
+// ./pipeline.ts, with the same TestPipeline shape so the endpoint comparisons
+// of test/pipeline/history.ts run on it): unique topics with replication
+// factor 3 and min.insync.replicas=2, a unique database migrated ON CLUSTER,
+// and ingest instances in-process or as child processes (for kill -9), each
+// talking to the ClickHouse server of its choice. cleanup() removes it all.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdirSync, openSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createDatabase, dropDatabase, migrate } from '@optout/clickhouse';
+import {
+  createEventCodec,
+  createSchemaRegistry,
+  DEFAULT_SUBJECTS,
+  type EventKind,
+  sendEvents,
+} from '@optout/events';
+import { createAdmin, createKafka, createRecordProducer, ensureTopics } from '@optout/kafka';
+import { parseEnv } from '../../packages/config/src/index.ts';
+import {
+  type IngestConfig,
+  type IngestHandle,
+  ingestShape,
+  startIngest,
+} from '../../services/ingest/src/index.ts';
+import { type ClickHouseNode, clusterConnection, clusterWriter, nodeUrl } from './cluster.ts';
+import { uniqueName } from './names.ts';
+import type { TestPipeline } from './pipeline.ts';
+
+const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+/** Ingest children write their logs here (ignored by git), one file per instance. */
+export const CLUSTER_LOGS = join(repoRoot, 'artifacts', 'cluster');
+
+export interface ClusterPipeline extends TestPipeline {
+  /** An ingest child process on server `node`, its log in CLUSTER_LOGS/<name>.log, /metrics on `port`. */
+  spawnIngestOn(node: ClickHouseNode, name: string, port: number): ChildProcess;
+}
+
+export async function createClusterPipeline(
+  options: { partitions?: number; prefix?: string } = {},
+): Promise<ClusterPipeline> {
+  const conn = clusterConnection();
+  const brokers = conn.KAFKA_BROKERS.split(',');
+  const prefix = uniqueName(options.prefix ?? 'c');
+  const partitions = options.partitions ?? 12;
+  const topics: Record<EventKind, string> = {
+    pushSent: `${prefix}.push-sent`,
+    campaignInteraction: `${prefix}.campaign-interaction`,
+    appEvent: `${prefix}.app-event`,
+    consentChange: `${prefix}.consent-change`,
+  };
+  const controlTopic = `${prefix}.control`;
+  const dlqTopic = `${prefix}.dlq`;
+  const database = prefix.replace(/[^A-Za-z0-9_]/g, '_');
+  const groupId = `${prefix}.ingest`;
+
+  const kafka = createKafka({ brokers, clientId: `${prefix}-test` });
+  const admin = createAdmin(kafka);
+  await admin.connect();
+  await ensureTopics(admin, {
+    coPartitioned: [...Object.values(topics), controlTopic],
+    dlq: dlqTopic,
+    partitions,
+    replicationFactor: 3,
+    minInsyncReplicas: 2,
+  });
+  const producer = createRecordProducer(kafka, { idempotent: false });
+  await producer.connect();
+
+  const root = clusterWriter();
+  await createDatabase(root, database);
+  await migrate(root, { database });
+  const clickhouse = clusterWriter(database);
+  const codec = createEventCodec({ registry: createSchemaRegistry(), subjects: DEFAULT_SUBJECTS });
+  const env: Record<string, string> = {
+    KAFKA_BROKERS: brokers.join(','),
+    KAFKA_GROUP_ID: groupId,
+    TOPIC_PUSH_SENT: topics.pushSent,
+    TOPIC_CAMPAIGN_INTERACTION: topics.campaignInteraction,
+    TOPIC_APP_EVENT: topics.appEvent,
+    TOPIC_CONSENT_CHANGE: topics.consentChange,
+    TOPIC_CONTROL: controlTopic,
+    TOPIC_DLQ: dlqTopic,
+    CLICKHOUSE_URL: conn.CLICKHOUSE_URL,
+    CLICKHOUSE_USER: conn.CLICKHOUSE_USER,
+    CLICKHOUSE_PASSWORD: conn.CLICKHOUSE_PASSWORD,
+    CLICKHOUSE_DATABASE: database,
+    CLICKHOUSE_CLUSTER: conn.CLICKHOUSE_CLUSTER,
+    CLICKHOUSE_REPLICA_URLS: conn.CLICKHOUSE_REPLICA_URLS,
+    HTTP_PORT: '0',
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
+    INGEST_MIGRATE: 'false',
+    INGEST_SESSION_TIMEOUT_MS: '10000',
+  };
+  const running: IngestHandle[] = [];
+  const children: ChildProcess[] = [];
+  mkdirSync(CLUSTER_LOGS, { recursive: true });
+
+  const spawnWith = (overrides: Record<string, string>, log: string | null): ChildProcess => {
+    const out = log === null ? 'ignore' : openSync(join(CLUSTER_LOGS, `${log}.log`), 'a');
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', join(repoRoot, 'services/ingest/src/main.ts')],
+      {
+        cwd: repoRoot,
+        env: { ...process.env, ...env, ...overrides },
+        stdio: ['ignore', out, out],
+      },
+    );
+    children.push(child);
+    return child;
+  };
+
+  return {
+    database,
+    groupId,
+    topics,
+    controlTopic,
+    dlqTopic,
+    partitions,
+    clickhouse,
+    admin,
+    codec,
+    env,
+    async produce(events) {
+      // While a broker is down its partitions have no leader until the
+      // controllers fence it (seconds), longer than the producer's own
+      // retries: send again, as any producer of a cluster must. A repeat only
+      // adds duplicates, which the pipeline ignores.
+      const until = Date.now() + 120_000;
+      for (;;) {
+        try {
+          return await sendEvents(producer, codec, topics, events);
+        } catch (error) {
+          if (Date.now() > until) throw error;
+          await new Promise((r) => setTimeout(r, 1000));
+        }
+      }
+    },
+    async produceRaw(topic, records) {
+      await producer.send(topic, records);
+    },
+    async startIngest(overrides = {}) {
+      const config: IngestConfig = parseEnv(ingestShape, { ...env, ...overrides });
+      const handle = await startIngest(config);
+      running.push(handle);
+      return handle;
+    },
+    async stopIngest() {
+      await Promise.all(running.splice(0).map((h) => h.stop()));
+    },
+    spawnIngest(overrides = {}) {
+      return spawnWith(overrides, null);
+    },
+    spawnIngestOn(node, name, port) {
+      return spawnWith({ CLICKHOUSE_URL: nodeUrl(node), HTTP_PORT: String(port) }, `${prefix}-${name}`);
+    },
+    async waitForCaughtUp(timeoutMs = 120_000) {
+      const until = Date.now() + timeoutMs;
+      const all = [...Object.values(topics), controlTopic];
+      let behind = '';
+      while (Date.now() < until) {
+        behind = '';
+        try {
+          const committed = await admin.fetchOffsets({ groupId, topics: all });
+          for (const topic of all) {
+            const ends = await admin.fetchTopicOffsets(topic);
+            const mine = committed.find((c) => c.topic === topic);
+            for (const end of ends) {
+              const at = mine?.partitions.find((p) => p.partition === end.partition)?.offset ?? '-1';
+              const target = Number(end.high);
+              if (target > 0 && Number(at) < target) behind += ` ${topic}[${end.partition}] ${at}/${target}`;
+            }
+          }
+        } catch (error) {
+          behind = ` (offsets unavailable: ${(error as Error).message})`;
+        }
+        if (behind === '') return;
+        await new Promise((r) => setTimeout(r, 250));
+      }
+      throw new Error(`ingest did not catch up within ${timeoutMs} ms; behind:${behind}`);
+    },
+    async cleanup() {
+      for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
+      await Promise.all(running.map((h) => h.stop().catch(() => {})));
+      await producer.disconnect();
+      await admin
+        .deleteTopics({ topics: [...Object.values(topics), controlTopic, dlqTopic] })
+        .catch(() => {});
+      await admin.deleteGroups([groupId]).catch(() => {});
+      await admin.disconnect();
+      await clickhouse.close();
+      await dropDatabase(root, database);
+      await root.close();
+    },
+  };
+}
