@@ -24,7 +24,14 @@ import {
   ingestShape,
   startIngest,
 } from '../../services/ingest/src/index.ts';
-import { type ClickHouseNode, clusterConnection, clusterWriter, nodeUrl } from './cluster.ts';
+import {
+  CLICKHOUSE_NODES,
+  type ClickHouseNode,
+  clusterConnection,
+  clusterWriter,
+  nodeClient,
+  nodeUrl,
+} from './cluster.ts';
 import { uniqueName } from './names.ts';
 import type { TestPipeline } from './pipeline.ts';
 
@@ -191,8 +198,18 @@ export async function createClusterPipeline(
       await admin.deleteGroups([groupId]).catch(() => {});
       await admin.disconnect();
       await clickhouse.close();
-      await dropDatabase(root, database);
       await root.close();
+      // On each server itself, not ON CLUSTER: a replica just restarted may
+      // work through its distributed DDL queue for longer than a request lasts.
+      // Dropping a replicated table on a server removes that replica from ZooKeeper.
+      for (const n of CLICKHOUSE_NODES) {
+        const server = nodeClient(n);
+        try {
+          await dropDatabase(server, database);
+        } finally {
+          await server.close();
+        }
+      }
     },
   };
 }
