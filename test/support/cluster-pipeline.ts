@@ -9,13 +9,7 @@ import { mkdirSync, openSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createDatabase, dropDatabase, migrate } from '@optout/clickhouse';
-import {
-  createEventCodec,
-  createSchemaRegistry,
-  DEFAULT_SUBJECTS,
-  type EventKind,
-  sendEvents,
-} from '@optout/events';
+import { createEventCodec, createSchemaRegistry, DEFAULT_SUBJECTS, sendEvents } from '@optout/events';
 import { createAdmin, createKafka, createRecordProducer, ensureTopics } from '@optout/kafka';
 import { parseEnv } from '../../packages/config/src/index.ts';
 import {
@@ -33,7 +27,13 @@ import {
   nodeUrl,
 } from './cluster.ts';
 import { uniqueName } from './names.ts';
-import type { TestPipeline } from './pipeline.ts';
+import {
+  namesEnv,
+  pipelineNames,
+  removeKafkaResources,
+  type TestPipeline,
+  waitForGroupCaughtUp,
+} from './pipeline.ts';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 /** Ingest children write their logs here (ignored by git), one file per instance. */
@@ -51,16 +51,8 @@ export async function createClusterPipeline(
   const brokers = conn.KAFKA_BROKERS.split(',');
   const prefix = uniqueName(options.prefix ?? 'c');
   const partitions = options.partitions ?? 12;
-  const topics: Record<EventKind, string> = {
-    pushSent: `${prefix}.push-sent`,
-    campaignInteraction: `${prefix}.campaign-interaction`,
-    appEvent: `${prefix}.app-event`,
-    consentChange: `${prefix}.consent-change`,
-  };
-  const controlTopic = `${prefix}.control`;
-  const dlqTopic = `${prefix}.dlq`;
-  const database = prefix.replace(/[^A-Za-z0-9_]/g, '_');
-  const groupId = `${prefix}.ingest`;
+  const names = pipelineNames(prefix);
+  const { topics, controlTopic, dlqTopic, database, groupId } = names;
 
   const kafka = createKafka({ brokers, clientId: `${prefix}-test` });
   const admin = createAdmin(kafka);
@@ -82,13 +74,7 @@ export async function createClusterPipeline(
   const codec = createEventCodec({ registry: createSchemaRegistry(), subjects: DEFAULT_SUBJECTS });
   const env: Record<string, string> = {
     KAFKA_BROKERS: brokers.join(','),
-    KAFKA_GROUP_ID: groupId,
-    TOPIC_PUSH_SENT: topics.pushSent,
-    TOPIC_CAMPAIGN_INTERACTION: topics.campaignInteraction,
-    TOPIC_APP_EVENT: topics.appEvent,
-    TOPIC_CONSENT_CHANGE: topics.consentChange,
-    TOPIC_CONTROL: controlTopic,
-    TOPIC_DLQ: dlqTopic,
+    ...namesEnv(names),
     CLICKHOUSE_URL: conn.CLICKHOUSE_URL,
     CLICKHOUSE_USER: conn.CLICKHOUSE_USER,
     CLICKHOUSE_PASSWORD: conn.CLICKHOUSE_PASSWORD,
@@ -164,46 +150,24 @@ export async function createClusterPipeline(
       return spawnWith({ CLICKHOUSE_URL: nodeUrl(node), HTTP_PORT: String(port) }, `${prefix}-${name}`);
     },
     async waitForCaughtUp(timeoutMs = 120_000) {
-      const until = Date.now() + timeoutMs;
-      const all = [...Object.values(topics), controlTopic];
-      let behind = '';
-      while (Date.now() < until) {
-        behind = '';
-        try {
-          const committed = await admin.fetchOffsets({ groupId, topics: all });
-          for (const topic of all) {
-            const ends = await admin.fetchTopicOffsets(topic);
-            const mine = committed.find((c) => c.topic === topic);
-            for (const end of ends) {
-              const at = mine?.partitions.find((p) => p.partition === end.partition)?.offset ?? '-1';
-              const target = Number(end.high);
-              if (target > 0 && Number(at) < target) behind += ` ${topic}[${end.partition}] ${at}/${target}`;
-            }
-          }
-        } catch (error) {
-          behind = ` (offsets unavailable: ${(error as Error).message})`;
-        }
-        if (behind === '') return;
-        await new Promise((r) => setTimeout(r, 250));
-      }
-      throw new Error(`ingest did not catch up within ${timeoutMs} ms; behind:${behind}`);
+      // Brokers are killed under it: the group coordinator may be moving.
+      await waitForGroupCaughtUp(admin, names, timeoutMs, { pollMs: 250, retryUnavailable: true });
     },
     async cleanup() {
       for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
       await Promise.all(running.map((h) => h.stop().catch(() => {})));
       await producer.disconnect();
-      await admin
-        .deleteTopics({ topics: [...Object.values(topics), controlTopic, dlqTopic] })
-        .catch(() => {});
-      await admin.deleteGroups([groupId]).catch(() => {});
+      await removeKafkaResources(admin, names);
       await admin.disconnect();
       await clickhouse.close();
       await root.close();
       // On each server itself, not ON CLUSTER: a replica just restarted may
       // work through its distributed DDL queue for longer than a request lasts.
-      // Dropping a replicated table on a server removes that replica from ZooKeeper.
+      // Dropping a replicated table on a server removes that replica from
+      // ZooKeeper; on the restarted replica that took 38 s once (measured after
+      // the fault test), longer than the client's default 30 s.
       for (const n of CLICKHOUSE_NODES) {
-        const server = nodeClient(n);
+        const server = nodeClient(n, undefined, 180_000);
         try {
           await dropDatabase(server, database);
         } finally {

@@ -51,12 +51,17 @@ export function clusterWriter(database?: string): ClickHouseClient {
 }
 
 /** A client of one server, without the cluster: what that replica itself holds (its _local tables). */
-export function nodeClient(n: ClickHouseNode, database?: string): ClickHouseClient {
+export function nodeClient(
+  n: ClickHouseNode,
+  database?: string,
+  requestTimeoutMs?: number,
+): ClickHouseClient {
   return createClickHouseClient({
     url: clickhouseUrl(clusterSettings(), n),
     username: 'default',
     password: '',
     ...(database ? { database } : {}),
+    ...(requestTimeoutMs ? { requestTimeoutMs } : {}),
   });
 }
 

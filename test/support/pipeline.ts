@@ -62,6 +62,83 @@ export interface TestPipeline {
   cleanup(): Promise<void>;
 }
 
+/** The unique names of one test pipeline: input, control and dead-letter topics, database, group. */
+export function pipelineNames(prefix: string) {
+  const topics: Record<EventKind, string> = {
+    pushSent: `${prefix}.push-sent`,
+    campaignInteraction: `${prefix}.campaign-interaction`,
+    appEvent: `${prefix}.app-event`,
+    consentChange: `${prefix}.consent-change`,
+  };
+  return {
+    topics,
+    controlTopic: `${prefix}.control`,
+    dlqTopic: `${prefix}.dlq`,
+    database: prefix.replace(/[^A-Za-z0-9_]/g, '_'),
+    groupId: `${prefix}.ingest`,
+  };
+}
+
+export type PipelineNames = ReturnType<typeof pipelineNames>;
+
+/** Ingest's group and topic variables for those names. */
+export function namesEnv(n: PipelineNames): Record<string, string> {
+  return {
+    KAFKA_GROUP_ID: n.groupId,
+    TOPIC_PUSH_SENT: n.topics.pushSent,
+    TOPIC_CAMPAIGN_INTERACTION: n.topics.campaignInteraction,
+    TOPIC_APP_EVENT: n.topics.appEvent,
+    TOPIC_CONSENT_CHANGE: n.topics.consentChange,
+    TOPIC_CONTROL: n.controlTopic,
+    TOPIC_DLQ: n.dlqTopic,
+  };
+}
+
+/**
+ * Waits until the group has committed up to the high watermark of every
+ * partition of the input and control topics. With `retryUnavailable` a failed
+ * offsets call (a coordinator moving to another broker) is asked again.
+ */
+export async function waitForGroupCaughtUp(
+  admin: KafkaAdmin,
+  n: PipelineNames,
+  timeoutMs: number,
+  options: { pollMs: number; retryUnavailable: boolean },
+): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  const all = [...Object.values(n.topics), n.controlTopic];
+  let behind = '';
+  while (Date.now() < until) {
+    behind = '';
+    try {
+      const committed = await admin.fetchOffsets({ groupId: n.groupId, topics: all });
+      for (const topic of all) {
+        const ends = await admin.fetchTopicOffsets(topic);
+        const mine = committed.find((c) => c.topic === topic);
+        for (const end of ends) {
+          const at = mine?.partitions.find((p) => p.partition === end.partition)?.offset ?? '-1';
+          const target = Number(end.high);
+          if (target > 0 && Number(at) < target) behind += ` ${topic}[${end.partition}] ${at}/${target}`;
+        }
+      }
+    } catch (error) {
+      if (!options.retryUnavailable) throw error;
+      behind = ` (offsets unavailable: ${(error as Error).message})`;
+    }
+    if (behind === '') return;
+    await new Promise((r) => setTimeout(r, options.pollMs));
+  }
+  throw new Error(`ingest did not catch up within ${timeoutMs} ms; behind:${behind}`);
+}
+
+/** Deletes the pipeline's topics and consumer group, as far as the broker lets us. */
+export async function removeKafkaResources(admin: KafkaAdmin, n: PipelineNames): Promise<void> {
+  await admin
+    .deleteTopics({ topics: [...Object.values(n.topics), n.controlTopic, n.dlqTopic] })
+    .catch(() => {});
+  await admin.deleteGroups([n.groupId]).catch(() => {});
+}
+
 export async function createTestPipeline(
   /** `brokers`: another Kafka than the test stack's (e.g. a private one a test restarts). */
   options: { partitions?: number; prefix?: string; brokers?: string[] } = {},
@@ -69,16 +146,8 @@ export async function createTestPipeline(
   const stack = { ...testStack(), ...(options.brokers ? { brokers: options.brokers } : {}) };
   const prefix = uniqueName(options.prefix ?? 't');
   const partitions = options.partitions ?? 3;
-  const topics: Record<EventKind, string> = {
-    pushSent: `${prefix}.push-sent`,
-    campaignInteraction: `${prefix}.campaign-interaction`,
-    appEvent: `${prefix}.app-event`,
-    consentChange: `${prefix}.consent-change`,
-  };
-  const controlTopic = `${prefix}.control`;
-  const dlqTopic = `${prefix}.dlq`;
-  const database = prefix.replace(/[^A-Za-z0-9_]/g, '_');
-  const groupId = `${prefix}.ingest`;
+  const names = pipelineNames(prefix);
+  const { topics, controlTopic, dlqTopic, database, groupId } = names;
 
   const kafka = createKafka({ brokers: stack.brokers, clientId: `${prefix}-test` });
   const admin = createAdmin(kafka);
@@ -101,13 +170,7 @@ export async function createTestPipeline(
   const codec = createEventCodec({ registry: createSchemaRegistry(), subjects: DEFAULT_SUBJECTS });
   const env: Record<string, string> = {
     KAFKA_BROKERS: stack.brokers.join(','),
-    KAFKA_GROUP_ID: groupId,
-    TOPIC_PUSH_SENT: topics.pushSent,
-    TOPIC_CAMPAIGN_INTERACTION: topics.campaignInteraction,
-    TOPIC_APP_EVENT: topics.appEvent,
-    TOPIC_CONSENT_CHANGE: topics.consentChange,
-    TOPIC_CONTROL: controlTopic,
-    TOPIC_DLQ: dlqTopic,
+    ...namesEnv(names),
     CLICKHOUSE_URL: stack.clickhouseUrl,
     CLICKHOUSE_USER: stack.clickhouseUser,
     CLICKHOUSE_PASSWORD: stack.clickhousePassword,
@@ -160,34 +223,13 @@ export async function createTestPipeline(
       return child;
     },
     async waitForCaughtUp(timeoutMs = 60_000) {
-      const until = Date.now() + timeoutMs;
-      const all = [...Object.values(topics), controlTopic];
-      let behind = '';
-      while (Date.now() < until) {
-        behind = '';
-        const committed = await admin.fetchOffsets({ groupId, topics: all });
-        for (const topic of all) {
-          const ends = await admin.fetchTopicOffsets(topic);
-          const mine = committed.find((c) => c.topic === topic);
-          for (const end of ends) {
-            const at = mine?.partitions.find((p) => p.partition === end.partition)?.offset ?? '-1';
-            const target = Number(end.high);
-            if (target > 0 && Number(at) < target) behind += ` ${topic}[${end.partition}] ${at}/${target}`;
-          }
-        }
-        if (behind === '') return;
-        await new Promise((r) => setTimeout(r, 200));
-      }
-      throw new Error(`ingest did not catch up within ${timeoutMs} ms; behind:${behind}`);
+      await waitForGroupCaughtUp(admin, names, timeoutMs, { pollMs: 200, retryUnavailable: false });
     },
     async cleanup() {
       for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
       await Promise.all(running.map((h) => h.stop().catch(() => {})));
       await producer.disconnect();
-      await admin
-        .deleteTopics({ topics: [...Object.values(topics), controlTopic, dlqTopic] })
-        .catch(() => {});
-      await admin.deleteGroups([groupId]).catch(() => {});
+      await removeKafkaResources(admin, names);
       await admin.disconnect();
       await clickhouse.close();
       await dropDatabase(root, database);
