@@ -67,18 +67,19 @@ export function serverConfigXml({ dir, httpPort, tcpPort, https }: ClickHouseLay
  * DDL, but per-query settings such as max_execution_time stay allowed (readonly=1
  * would refuse them, and the API needs them for its 504 time limit). With a
  * writer password, `writerUser` too: full rights behind a random password (the
- * HTTPS tests), stored as its SHA-256 only.
+ * HTTPS tests), stored as its SHA-256 only. `profileSettings`: more settings
+ * (XML elements) for both profiles.
  */
-export function usersXml(writer?: { user: string; password: string }): string {
+export function usersXml(writer?: { user: string; password: string }, profileSettings = ''): string {
   return `<?xml version="1.0"?>
 <yandex>
   <profiles>
     <default>
-      <max_memory_usage>4000000000</max_memory_usage>
+      <max_memory_usage>4000000000</max_memory_usage>${profileSettings}
     </default>
     <reader>
       <readonly>2</readonly>
-      <max_memory_usage>2000000000</max_memory_usage>
+      <max_memory_usage>2000000000</max_memory_usage>${profileSettings}
     </reader>
   </profiles>
   <users>

@@ -5,7 +5,7 @@
 // distributed DDL queue, and the two cluster definitions of
 // packages/clickhouse/src/cluster.ts over the same four servers.
 import { writeClusterOf } from '@optout/clickhouse';
-import { READER_PASSWORD, READER_USER, serverConfigXml } from '../clickhouse-config.ts';
+import { serverConfigXml, usersXml } from '../clickhouse-config.ts';
 import {
   CLICKHOUSE_NODES,
   CLUSTER_NAME,
@@ -74,42 +74,5 @@ ${shardsXml(s, false)}
  * two tables are sharded by.
  */
 export function clusterUsersXml(): string {
-  return `<?xml version="1.0"?>
-<yandex>
-  <profiles>
-    <default>
-      <max_memory_usage>4000000000</max_memory_usage>
-      <distributed_product_mode>global</distributed_product_mode>
-    </default>
-    <reader>
-      <readonly>2</readonly>
-      <max_memory_usage>2000000000</max_memory_usage>
-      <distributed_product_mode>global</distributed_product_mode>
-    </reader>
-  </profiles>
-  <users>
-    <default>
-      <password></password>
-      <networks><ip>127.0.0.1</ip><ip>::1</ip></networks>
-      <profile>default</profile>
-      <quota>default</quota>
-    </default>
-    <${READER_USER}>
-      <password>${READER_PASSWORD}</password>
-      <networks><ip>127.0.0.1</ip><ip>::1</ip></networks>
-      <profile>reader</profile>
-      <quota>default</quota>
-    </${READER_USER}>
-  </users>
-  <quotas>
-    <default>
-      <interval>
-        <duration>3600</duration>
-        <queries>0</queries><errors>0</errors><result_rows>0</result_rows>
-        <read_rows>0</read_rows><execution_time>0</execution_time>
-      </interval>
-    </default>
-  </quotas>
-</yandex>
-`;
+  return usersXml(undefined, '\n      <distributed_product_mode>global</distributed_product_mode>');
 }
