@@ -4,6 +4,7 @@ FROM node:20-bookworm-slim
 WORKDIR /app
 RUN npm install -g pnpm@10.34.8
 COPY package.json pnpm-lock.yaml pnpm-workspace.yaml turbo.json tsconfig.base.json ./
+COPY patches ./patches
 COPY packages ./packages
 COPY services ./services
 COPY schemas ./schemas
