@@ -9,7 +9,7 @@
 // never sees a truncated file as a complete one.
 import { Readable } from 'node:stream';
 import { csvLine } from './csv.ts';
-import { EXPORT_COLUMNS, type ExportRow, toExportRow } from './queries/export.ts';
+import { EXPORT_COLUMNS, ndjsonLine, toExportRow } from './queries/export.ts';
 
 export type ExportFormat = 'csv' | 'ndjson';
 
@@ -18,24 +18,13 @@ export const CONTENT_TYPES: Record<ExportFormat, string> = {
   ndjson: 'application/x-ndjson; charset=utf-8',
 };
 
-const jsonText = (value: string | null) => (value === null ? 'null' : JSON.stringify(value));
-
-/**
- * The same text as `JSON.stringify(row)` (keys in ExportRow order), written
- * field by field: a million rows go through here.
- */
-function ndjsonLine(row: ExportRow): string {
-  const count = Number.isFinite(row.opt_outs_in_range) ? String(row.opt_outs_in_range) : 'null';
-  return `{"user_id":${JSON.stringify(row.user_id)},"external_id":${jsonText(row.external_id)},"opted_out_at":${JSON.stringify(row.opted_out_at)},"opt_outs_in_range":${count},"source":${jsonText(row.source)},"currently_opted_out":${row.currently_opted_out},"identifiers":${JSON.stringify(row.identifiers)}}\n`;
-}
-
-export function formatRow(row: ExportRow, format: ExportFormat): string {
-  if (format === 'ndjson') return ndjsonLine(row);
+/** One CSV record of an exportSql line (identifiers as one JSON-valued cell). */
+function csvRecord(line: string): string {
+  const row = toExportRow(line);
   return csvLine(
-    EXPORT_COLUMNS.map((column) => {
-      const value = row[column];
-      return column === 'identifiers' ? JSON.stringify(value) : (value as string | number | boolean | null);
-    }),
+    EXPORT_COLUMNS.map((column) =>
+      column === 'identifiers' ? JSON.stringify(row.identifiers) : row[column],
+    ),
   );
 }
 
@@ -55,8 +44,9 @@ export function exportBody(
   async function* lines(): AsyncGenerator<string, void, undefined> {
     try {
       let chunk = format === 'csv' ? csvLine([...EXPORT_COLUMNS]) : '';
+      const format1 = format === 'csv' ? csvRecord : ndjsonLine;
       const add = (batch: readonly string[]) => {
-        for (const line of batch) chunk += formatRow(toExportRow(line), format);
+        for (const line of batch) chunk += format1(line);
       };
       if (!first.done) add(first.value);
       if (chunk.length >= CHUNK_CHARS) {
