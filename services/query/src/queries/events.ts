@@ -16,26 +16,37 @@ export interface EventsResult {
  * Outcome of each live opt-out with X = lookback_days: retained if the first
  * AppEvent after t (next_activity_at_ms) is within (t, t + X]; churned if not
  * and t + X is already past; pending otherwise. `nowMs` is the server's clock,
- * bound as a literal so the query itself is deterministic.
+ * bound as a literal so the query itself is deterministic. As a code (1
+ * retained, 2 churned, 3 pending): the join's right side carries one byte per
+ * opt-out instead of a string.
  */
-function outcomesSql(scope: FactScope, lookbackDays: number, nowMs: number): SqlFragment {
+function outcomeCode(lookbackDays: number, nowMs: number): SqlFragment {
   const windowMs = lookbackDays * DAY_MS;
+  return sql`multiIf(
+    next_activity_at_ms > 0 AND next_activity_at_ms <= occurred_at_ms + ${windowMs}, 1,
+    occurred_at_ms + ${windowMs} < ${nowMs}, 2,
+    3)`;
+}
+
+const OUTCOME_NAMES: Record<string, Outcome> = { '1': 'retained', '2': 'churned', '3': 'pending' };
+
+function outcomesSql(scope: FactScope, lookbackDays: number, nowMs: number): SqlFragment {
   return sql`
-    SELECT
-      transition_id,
-      user_id,
-      multiIf(
-        next_activity_at_ms > 0 AND next_activity_at_ms <= occurred_at_ms + ${windowMs}, 'retained',
-        occurred_at_ms + ${windowMs} < ${nowMs}, 'churned',
-        'pending') AS outcome
+    SELECT transition_id, user_id, ${outcomeCode(lookbackDays, nowMs)} AS outcome
     FROM (${liveOptOuts(scope, ['occurred_at_ms', 'next_activity_at_ms'])})`;
 }
 
-/** Latest version of each (opt-out, event name, day-before) count with days_before <= X. */
-function eventCountsSql(scope: FactScope, lookbackDays: number): SqlFragment {
+/**
+ * Latest version of each (opt-out, event name, day-before) count with
+ * days_before <= X; user_id only when unique users are counted.
+ */
+function eventCountsSql(scope: FactScope, lookbackDays: number, count: 'total' | 'unique'): SqlFragment {
   return finalRows({
     table: 'optout_event_counts',
-    columns: sql`transition_id, event_name, user_id, events`,
+    columns:
+      count === 'unique'
+        ? sql`transition_id, event_name, user_id, events`
+        : sql`transition_id, event_name, events`,
     appId: scope.appId,
     channel: scope.channel,
     timeColumn: 'optout_at',
@@ -58,21 +69,21 @@ function eventsSql(
   const [retain, churn] =
     count === 'unique'
       ? [
-          distinctCount(sql`user_id`, sql`outcome = 'retained' AND events > 0`),
-          distinctCount(sql`user_id`, sql`outcome = 'churned' AND events > 0`),
+          distinctCount(sql`user_id`, sql`outcome = 1 AND events > 0`),
+          distinctCount(sql`user_id`, sql`outcome = 2 AND events > 0`),
         ]
-      : [sql`sumIf(events, outcome = 'retained')`, sql`sumIf(events, outcome = 'churned')`];
+      : [sql`sumIf(events, outcome = 1)`, sql`sumIf(events, outcome = 2)`];
   return sql`
     SELECT
       event_name,
       ${retain} AS retain,
       ${churn} AS churn,
       sum(events) AS events_total
-    FROM (${eventCountsSql(scope, lookbackDays)}) AS counts
+    FROM (${eventCountsSql(scope, lookbackDays, count)}) AS counts
     ALL INNER JOIN (
-      SELECT transition_id, outcome
-      FROM (${outcomesSql(scope, lookbackDays, nowMs)})
-      WHERE outcome != 'pending'
+      SELECT transition_id, ${outcomeCode(lookbackDays, nowMs)} AS outcome
+      FROM (${liveOptOuts(scope, ['occurred_at_ms', 'next_activity_at_ms'])})
+      WHERE outcome != 3
     ) AS outcomes USING transition_id
     GROUP BY event_name
     HAVING events_total > 0
@@ -106,8 +117,8 @@ export async function events(
     pending: { opt_outs: 0, users: 0 },
   };
   for (const row of outcomeRows) {
-    const outcome = row.outcome as Outcome;
-    if (outcome in outcomes) outcomes[outcome] = { opt_outs: num(row.opt_outs), users: num(row.users) };
+    const outcome = OUTCOME_NAMES[String(row.outcome)];
+    if (outcome) outcomes[outcome] = { opt_outs: num(row.opt_outs), users: num(row.users) };
   }
   return {
     outcomes,
