@@ -219,7 +219,13 @@ export async function benchQuery(conn: Connection, o: QueryBenchOptions): Promis
       { name: 'trend last_year', url: `${app}/trend?${year}`, requests: o.requests },
       { name: 'push-pressure', url: `${app}/push-pressure?${range}`, requests: o.requests },
       { name: 'campaigns', url: `${app}/campaigns?${range}&lookback_days=7`, requests: o.requests },
+      { name: 'campaigns last_year', url: `${app}/campaigns?${year}&lookback_days=7`, requests: o.requests },
       { name: 'events', url: `${app}/events?${range}&lookback_days=7&count=total`, requests: o.requests },
+      {
+        name: 'events last_year',
+        url: `${app}/events?${year}&lookback_days=7&count=total`,
+        requests: o.requests,
+      },
       { name: 'winback', url: `${app}/winback?${range}`, requests: o.requests },
       { name: 'winback last_year', url: `${app}/winback?${year}`, requests: o.requests },
       { name: 'exposure', url: `${app}/exposure?${range}&window_days=7`, requests: slow },
