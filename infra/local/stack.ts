@@ -126,13 +126,32 @@ export function connectionFromEnv(): StackConnection | null {
   };
 }
 
-/** A loopback port nobody listens on right now. */
-export async function freePort(): Promise<number> {
+/**
+ * Ports freePort hands out: below Linux's ephemeral range (32768-60999 by
+ * default), where the kernel picks the local port of every outgoing
+ * connection. A port from that range that is free now can be some client's
+ * local port a moment later, before the server meant for it binds it: CI saw
+ * a test stack's Kafka refused that way. Also clear of the fixed ports of the
+ * stacks (8123, 9000, 9092-9093, the Kafka 3.9 step's 18123-19093, the
+ * cluster's 29000 and up).
+ */
+const FREE_PORTS = { from: 20_000, to: 29_000 } as const;
+
+function listenable(port: number): Promise<boolean> {
   const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
+  return new Promise((resolve) => {
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+}
+
+/** A loopback port nobody listens on right now, outside the ephemeral range (FREE_PORTS). */
+export async function freePort(): Promise<number> {
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const port = FREE_PORTS.from + Math.floor(Math.random() * (FREE_PORTS.to - FREE_PORTS.from));
+    if (await listenable(port)) return port;
+  }
+  throw new StackError(`no free port between ${FREE_PORTS.from} and ${FREE_PORTS.to} after 200 tries`);
 }
 
 // ---------------------------------------------------------------- commands
