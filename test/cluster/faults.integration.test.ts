@@ -42,9 +42,10 @@ async function committed(p: ClusterPipeline): Promise<number> {
 
 describe.runIf(clusterTestsEnabled)('the cluster under faults', () => {
   let p: ClusterPipeline | undefined;
+  // Dropping the replicated tables of this much history takes ZooKeeper a while.
   afterAll(async () => {
     if (!process.env.DEBUG_KEEP) await p?.cleanup();
-  });
+  }, 600_000);
 
   it('every chart equals the reference through a broker crash, a replica restart and an ingest crash', async () => {
     const pipeline = await createClusterPipeline({ prefix: 'cfault', partitions: 12 });
