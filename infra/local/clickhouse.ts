@@ -17,7 +17,7 @@ export function clickhouseDirs(s: StackSettings) {
 }
 
 /** A current `clickhouse` binary if there is one, else Debian's clickhouse-server, else install it. */
-function clickhouseCommand(): { cmd: string; args: string[] } {
+export function clickhouseCommand(): { cmd: string; args: string[] } {
   if (onPath('clickhouse')) return { cmd: 'clickhouse', args: ['server'] };
   if (onPath('clickhouse-server')) return { cmd: 'clickhouse-server', args: [] };
   const root = process.getuid?.() === 0;

@@ -2,10 +2,11 @@
 // per version), storage formatted once with the stack's SCRAM users, started
 // as a plain java process, ready when a real client call answers.
 import { execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { ensureJars, type JarSet } from './jars.ts';
 import { log4j2Properties, log4jProperties, type SaslSslListener, serverProperties } from './kafka-config.ts';
-import { ensurePortFree, isAlive, onPath, readPid, startDetached, waitFor } from './processes.ts';
+import { ensurePortFree, isAlive, readPid, startDetached, waitFor } from './processes.ts';
 import { KAFKA_SASL_USER, stackSecrets } from './secrets.ts';
 import { kafkaLibsDir, releaseOf, repoRoot, StackError, type StackSettings } from './settings.ts';
 import { ensureStackTls } from './tls.ts';
@@ -24,52 +25,17 @@ export function kafkaDirs(s: StackSettings) {
   };
 }
 
-const isKafka4 = (version: string) => releaseOf(version)[0] >= 4;
+export const isKafka4 = (version: string) => releaseOf(version)[0] >= 4;
 
-function ensureKafkaJars(version: string, libs: string) {
-  if (existsSync(join(libs, `kafka_2.13-${version}.jar`))) return;
-  if (!onPath('java'))
-    throw new StackError(
-      'java is not installed: install a JDK 17+ (apt-get install openjdk-17-jre-headless).',
-    );
-  if (!onPath('mvn'))
-    throw new StackError(
-      'mvn is not installed: install Maven (apt-get install maven) to fetch the Kafka jars.',
-    );
-  console.log(
-    `kafka: fetching the Kafka ${version} jars from Maven Central (first start of this version)...`,
-  );
-  // Copied aside and renamed in whole: a broker starting at the same time from
-  // another state folder never sees half a classpath.
-  const work = `${libs}.tmp-${process.pid}`;
-  rmSync(work, { recursive: true, force: true });
-  mkdirSync(work, { recursive: true });
-  try {
-    execFileSync(
-      'mvn',
-      [
-        '-q',
-        '-B',
-        '-f',
-        join(repoRoot, 'infra/kafka/pom.xml'),
-        'dependency:copy-dependencies',
-        '-DincludeScope=runtime',
-        `-Dkafka.version=${version}`,
-        `-Dkafka.logging=${isKafka4(version) ? 'log4j2' : 'reload4j'}`,
-        `-DoutputDirectory=${work}`,
-      ],
-      { stdio: 'inherit' },
-    );
-    if (!existsSync(join(work, `kafka_2.13-${version}.jar`)))
-      throw new StackError(`Maven fetched no kafka_2.13-${version}.jar: is ${version} a Kafka release?`);
-    try {
-      renameSync(work, libs);
-    } catch (error) {
-      if (!existsSync(join(libs, `kafka_2.13-${version}.jar`))) throw error; // else: a racing start won
-    }
-  } finally {
-    rmSync(work, { recursive: true, force: true });
-  }
+/** The jars of Kafka `version` (its logging backend changed in 4.0), for ensureJars. */
+export function kafkaJars(version: string): JarSet {
+  return {
+    what: `Kafka ${version}`,
+    pom: join(repoRoot, 'infra/kafka/pom.xml'),
+    libs: kafkaLibsDir(version),
+    marker: `kafka_2.13-${version}.jar`,
+    properties: { 'kafka.version': version, 'kafka.logging': isKafka4(version) ? 'log4j2' : 'reload4j' },
+  };
 }
 
 export async function kafkaReady(brokers: string): Promise<boolean> {
@@ -181,7 +147,7 @@ export async function kafkaUp(s: StackSettings): Promise<void> {
   if (s.kafkaSaslSslPort !== undefined)
     await ensurePortFree(s.kafkaSaslSslPort, 'STACK_KAFKA_SASL_SSL_PORT', 'the Kafka SASL_SSL listener');
   refuseDowngrade(s, versionFile);
-  ensureKafkaJars(s.kafkaVersion, libs);
+  ensureJars(kafkaJars(s.kafkaVersion));
   mkdirSync(join(dir, 'log'), { recursive: true });
   const props = join(dir, 'server.properties');
   const saslSsl = saslSslListener(s);

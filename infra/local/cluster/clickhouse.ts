@@ -1,14 +1,12 @@
 // The cluster's four ClickHouse servers (2 shards x 2 replicas), each a
 // clickhouse-server process with a config of its own under
 // <state>/cluster/clickhouse-<n>/. The binary is the one the single-node stack
-// uses (a current `clickhouse` on PATH, else Debian's 18.16 clickhouse-server,
-// installed with apt-get when root).
-import { execFileSync } from 'node:child_process';
+// uses (clickhouseCommand: a current `clickhouse` on PATH, else Debian's 18.16
+// clickhouse-server, installed with apt-get when root).
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { clickhouseReady } from '../clickhouse.ts';
-import { ensurePortFree, isAlive, onPath, readPid, startDetached, stopPid, waitFor } from '../processes.ts';
-import { StackError } from '../settings.ts';
+import { clickhouseCommand, clickhouseReady } from '../clickhouse.ts';
+import { ensurePortFree, isAlive, readPid, startDetached, stopPid, waitFor } from '../processes.ts';
 import { clusterServerXml, clusterUsersXml } from './clickhouse-config.ts';
 import {
   CLICKHOUSE_NODES,
@@ -33,22 +31,6 @@ export function clickhouseNodeDirs(s: ClusterSettings, n: ClickHouseNode) {
 
 export const clickhouseUrl = (s: ClusterSettings, n: ClickHouseNode) =>
   `http://127.0.0.1:${clickhouseHttpPort(s, n)}`;
-
-function serverCommand(): { cmd: string; args: string[] } {
-  if (onPath('clickhouse')) return { cmd: 'clickhouse', args: ['server'] };
-  if (onPath('clickhouse-server')) return { cmd: 'clickhouse-server', args: [] };
-  if (process.getuid?.() !== 0 || !onPath('apt-get'))
-    throw new StackError(
-      'no ClickHouse server found on PATH. Install one (Debian: apt-get install clickhouse-server; or a current `clickhouse` binary) and run this again.',
-    );
-  console.log('clickhouse: installing clickhouse-server with apt-get (first start only)...');
-  execFileSync('apt-get', ['update', '-qq'], { stdio: 'inherit' });
-  execFileSync('apt-get', ['install', '-y', '-qq', 'clickhouse-server', 'clickhouse-client'], {
-    stdio: 'inherit',
-    env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
-  });
-  return { cmd: 'clickhouse-server', args: [] };
-}
 
 async function answer(url: string, query: string): Promise<string | null> {
   try {
@@ -96,7 +78,7 @@ export async function clickhouseNodeStart(s: ClusterSettings, n: ClickHouseNode)
     'STACK_CLUSTER_BASE_PORT',
     `${what} interserver HTTP (base port + ${50 + n})`,
   );
-  const { cmd, args } = serverCommand();
+  const { cmd, args } = clickhouseCommand();
   for (const sub of ['data', 'log']) mkdirSync(join(dir, sub), { recursive: true });
   const config = join(dir, 'config.xml');
   writeFileSync(config, clusterServerXml(s, n, dir));

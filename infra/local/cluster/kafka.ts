@@ -6,14 +6,12 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { kafkaReady } from '../kafka.ts';
+import { ensureJars } from '../jars.ts';
+import { isKafka4, kafkaJars, kafkaReady } from '../kafka.ts';
 import { log4j2Properties, log4jProperties } from '../kafka-config.ts';
 import { ensurePortFree, isAlive, readPid, startDetached, stopPid, waitFor } from '../processes.ts';
-import { kafkaLibsDir, releaseOf, repoRoot, StackError } from '../settings.ts';
-import { ensureJars } from './jars.ts';
+import { kafkaLibsDir, StackError } from '../settings.ts';
 import { type ClusterSettings, controllerPort, KAFKA_NODES, type KafkaNode, kafkaPort } from './settings.ts';
-
-const isKafka4 = (version: string) => releaseOf(version)[0] >= 4;
 
 export function kafkaNodeDirs(s: ClusterSettings, k: KafkaNode) {
   const dir = join(s.dir, `kafka-${k}`);
@@ -85,16 +83,7 @@ export async function kafkaNodeStart(s: ClusterSettings, k: KafkaNode): Promise<
     'STACK_CLUSTER_BASE_PORT',
     `Kafka controller ${k} (base port + ${20 + k})`,
   );
-  ensureJars({
-    what: `Kafka ${s.kafkaVersion}`,
-    pom: join(repoRoot, 'infra/kafka/pom.xml'),
-    libs: kafkaLibsDir(s.kafkaVersion),
-    marker: `kafka_2.13-${s.kafkaVersion}.jar`,
-    properties: {
-      'kafka.version': s.kafkaVersion,
-      'kafka.logging': isKafka4(s.kafkaVersion) ? 'log4j2' : 'reload4j',
-    },
-  });
+  ensureJars(kafkaJars(s.kafkaVersion));
   mkdirSync(join(dir, 'log'), { recursive: true });
   const props = join(dir, 'server.properties');
   writeFileSync(props, clusterServerProperties(s, k, dir));

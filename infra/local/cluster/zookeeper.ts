@@ -4,9 +4,9 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { join } from 'node:path';
+import { ensureJars } from '../jars.ts';
 import { ensurePortFree, isAlive, readPid, startDetached, waitFor } from '../processes.ts';
 import { repoRoot } from '../settings.ts';
-import { ensureJars } from './jars.ts';
 import { type ClusterSettings, ZOOKEEPER_VERSION, zookeeperLibsDir, zookeeperPort } from './settings.ts';
 
 export function zookeeperDirs(s: ClusterSettings) {

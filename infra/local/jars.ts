@@ -1,11 +1,12 @@
 // Runtime jars of a small pom (infra/kafka, infra/zookeeper) from Maven
 // Central, copied once into a cache folder under the repo's .local/ and
-// shared by every state folder: a second start needs no download.
+// shared by every state folder (single-node stack and cluster): a second
+// start needs no download.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { onPath } from '../processes.ts';
-import { StackError } from '../settings.ts';
+import { onPath } from './processes.ts';
+import { StackError } from './settings.ts';
 
 export interface JarSet {
   /** What they are, for messages. */
@@ -29,7 +30,7 @@ export function ensureJars(set: JarSet): void {
     throw new StackError(
       `mvn is not installed: install Maven (apt-get install maven) to fetch the ${set.what} jars.`,
     );
-  console.log(`cluster: fetching the ${set.what} jars from Maven Central (first start only)...`);
+  console.log(`stack: fetching the ${set.what} jars from Maven Central (first start only)...`);
   // Copied aside and renamed in whole: a process starting at the same time
   // from another state folder never sees half a classpath.
   const work = `${set.libs}.tmp-${process.pid}`;
