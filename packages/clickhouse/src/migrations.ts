@@ -21,7 +21,7 @@ import { fileURLToPath } from 'node:url';
 import type { ClickHouseClient, ClickHouseSettings } from '@clickhouse/client';
 import { CLUSTER_WRITER_SETTINGS, clusterOf } from './client.ts';
 import { type ClusterTarget, checkClusterLayout, clusterStatements, ON_CLUSTER_SETTINGS } from './cluster.ts';
-import { dateTimeLiteral, identifier, sql } from './sql.ts';
+import { dateTimeLiteral, identifier, type SqlFragment, sql } from './sql.ts';
 
 export const DEFAULT_MIGRATIONS_DIR = fileURLToPath(
   new URL('../../../infra/clickhouse/migrations/', import.meta.url),
@@ -107,16 +107,25 @@ function onCluster(cluster: string | undefined) {
     : { clause: sql``, clickhouse_settings: undefined };
 }
 
+/** `statement` (on the database) ON CLUSTER when there is one. */
+async function databaseCommand(
+  client: ClickHouseClient,
+  statement: SqlFragment,
+  cluster: string | undefined,
+): Promise<void> {
+  const { clause, clickhouse_settings } = onCluster(cluster);
+  await client.command({
+    query: sql`${statement}${clause}`.text,
+    ...(clickhouse_settings ? { clickhouse_settings } : {}),
+  });
+}
+
 export async function createDatabase(
   client: ClickHouseClient,
   database: string,
   cluster = clusterOf(client)?.name,
 ): Promise<void> {
-  const { clause, clickhouse_settings } = onCluster(cluster);
-  await client.command({
-    query: sql`CREATE DATABASE IF NOT EXISTS ${identifier(database)}${clause}`.text,
-    ...(clickhouse_settings ? { clickhouse_settings } : {}),
-  });
+  await databaseCommand(client, sql`CREATE DATABASE IF NOT EXISTS ${identifier(database)}`, cluster);
 }
 
 /** On a cluster, ON CLUSTER: the replicated tables' ZooKeeper entries go with them. */
@@ -125,11 +134,7 @@ export async function dropDatabase(
   database: string,
   cluster = clusterOf(client)?.name,
 ): Promise<void> {
-  const { clause, clickhouse_settings } = onCluster(cluster);
-  await client.command({
-    query: sql`DROP DATABASE IF EXISTS ${identifier(database)}${clause}`.text,
-    ...(clickhouse_settings ? { clickhouse_settings } : {}),
-  });
+  await databaseCommand(client, sql`DROP DATABASE IF EXISTS ${identifier(database)}`, cluster);
 }
 
 /** The statements that apply `statement` to the target: itself on a single server. */
