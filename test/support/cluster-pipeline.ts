@@ -4,20 +4,13 @@
 // factor 3 and min.insync.replicas=2, a unique database migrated ON CLUSTER,
 // and ingest instances in-process or as child processes (for kill -9), each
 // talking to the ClickHouse server of its choice. cleanup() removes it all.
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess, StdioOptions } from 'node:child_process';
 import { mkdirSync, openSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createDatabase, dropDatabase, migrate } from '@optout/clickhouse';
 import { createEventCodec, createSchemaRegistry, DEFAULT_SUBJECTS, sendEvents } from '@optout/events';
 import { createAdmin, createKafka, createRecordProducer, ensureTopics } from '@optout/kafka';
-import { parseEnv } from '../../packages/config/src/index.ts';
-import {
-  type IngestConfig,
-  type IngestHandle,
-  ingestShape,
-  startIngest,
-} from '../../services/ingest/src/index.ts';
 import {
   CLICKHOUSE_NODES,
   type ClickHouseNode,
@@ -28,6 +21,7 @@ import {
 } from './cluster.ts';
 import { uniqueName } from './names.ts';
 import {
+  ingestInstances,
   namesEnv,
   pipelineNames,
   removeKafkaResources,
@@ -86,23 +80,11 @@ export async function createClusterPipeline(
     INGEST_MIGRATE: 'false',
     INGEST_SESSION_TIMEOUT_MS: '10000',
   };
-  const running: IngestHandle[] = [];
-  const children: ChildProcess[] = [];
+  const ingest = ingestInstances(env);
   mkdirSync(CLUSTER_LOGS, { recursive: true });
-
-  const spawnWith = (overrides: Record<string, string>, log: string | null): ChildProcess => {
-    const out = log === null ? 'ignore' : openSync(join(CLUSTER_LOGS, `${log}.log`), 'a');
-    const child = spawn(
-      process.execPath,
-      ['--import', 'tsx', join(repoRoot, 'services/ingest/src/main.ts')],
-      {
-        cwd: repoRoot,
-        env: { ...process.env, ...env, ...overrides },
-        stdio: ['ignore', out, out],
-      },
-    );
-    children.push(child);
-    return child;
+  const logTo = (log: string) => {
+    const out = openSync(join(CLUSTER_LOGS, `${log}.log`), 'a');
+    return ['ignore', out, out] as StdioOptions;
   };
 
   return {
@@ -134,28 +116,17 @@ export async function createClusterPipeline(
     async produceRaw(topic, records) {
       await producer.send(topic, records);
     },
-    async startIngest(overrides = {}) {
-      const config: IngestConfig = parseEnv(ingestShape, { ...env, ...overrides });
-      const handle = await startIngest(config);
-      running.push(handle);
-      return handle;
-    },
-    async stopIngest() {
-      await Promise.all(running.splice(0).map((h) => h.stop()));
-    },
-    spawnIngest(overrides = {}) {
-      return spawnWith(overrides, null);
-    },
-    spawnIngestOn(node, name, port) {
-      return spawnWith({ CLICKHOUSE_URL: nodeUrl(node), HTTP_PORT: String(port) }, `${prefix}-${name}`);
-    },
+    startIngest: (overrides = {}) => ingest.start(overrides),
+    stopIngest: () => ingest.stop(),
+    spawnIngest: (overrides = {}) => ingest.spawn(overrides, 'ignore'),
+    spawnIngestOn: (node, name, port) =>
+      ingest.spawn({ CLICKHOUSE_URL: nodeUrl(node), HTTP_PORT: String(port) }, logTo(`${prefix}-${name}`)),
     async waitForCaughtUp(timeoutMs = 120_000) {
       // Brokers are killed under it: the group coordinator may be moving.
       await waitForGroupCaughtUp(admin, names, timeoutMs, { pollMs: 250, retryUnavailable: true });
     },
     async cleanup() {
-      for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
-      await Promise.all(running.map((h) => h.stop().catch(() => {})));
+      await ingest.stopAll();
       await producer.disconnect();
       await removeKafkaResources(admin, names);
       await admin.disconnect();

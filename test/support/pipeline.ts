@@ -2,7 +2,7 @@
 // the local stack, events produced through the event package, and ingest
 // instances run in-process (startIngest) or as child processes (for kill -9).
 // Everything is removed by cleanup().
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, type StdioOptions, spawn } from 'node:child_process';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type ClickHouseClient, createDatabase, dropDatabase, migrate } from '@optout/clickhouse';
@@ -139,6 +139,44 @@ export async function removeKafkaResources(admin: KafkaAdmin, n: PipelineNames):
   await admin.deleteGroups([n.groupId]).catch(() => {});
 }
 
+/**
+ * The ingest instances of a test pipeline, all with its `env`: in this process
+ * (start/stop) or as child processes of main.ts (spawn, for kill -9). stopAll
+ * ends whatever is left, for clean-up.
+ */
+export function ingestInstances(env: Record<string, string>) {
+  const running: IngestHandle[] = [];
+  const children: ChildProcess[] = [];
+  return {
+    async start(overrides: Record<string, string> = {}): Promise<IngestHandle> {
+      const config: IngestConfig = parseEnv(ingestShape, { ...env, ...overrides });
+      const handle = await startIngest(config);
+      running.push(handle);
+      return handle;
+    },
+    async stop(): Promise<void> {
+      await Promise.all(running.splice(0).map((h) => h.stop()));
+    },
+    spawn(overrides: Record<string, string>, stdio: StdioOptions): ChildProcess {
+      const child = spawn(
+        process.execPath,
+        ['--import', 'tsx', join(repoRoot, 'services/ingest/src/main.ts')],
+        {
+          cwd: repoRoot,
+          env: { ...process.env, ...env, ...overrides },
+          stdio,
+        },
+      );
+      children.push(child);
+      return child;
+    },
+    async stopAll(): Promise<void> {
+      for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
+      await Promise.all(running.map((h) => h.stop().catch(() => {})));
+    },
+  };
+}
+
 export async function createTestPipeline(
   /** `brokers`: another Kafka than the test stack's (e.g. a private one a test restarts). */
   options: { partitions?: number; prefix?: string; brokers?: string[] } = {},
@@ -180,8 +218,7 @@ export async function createTestPipeline(
     INGEST_MIGRATE: 'false',
     INGEST_SESSION_TIMEOUT_MS: '10000',
   };
-  const running: IngestHandle[] = [];
-  const children: ChildProcess[] = [];
+  const ingest = ingestInstances(env);
 
   return {
     database,
@@ -200,34 +237,14 @@ export async function createTestPipeline(
     async produceRaw(topic, records) {
       await producer.send(topic, records);
     },
-    async startIngest(overrides = {}) {
-      const config: IngestConfig = parseEnv(ingestShape, { ...env, ...overrides });
-      const handle = await startIngest(config);
-      running.push(handle);
-      return handle;
-    },
-    async stopIngest() {
-      await Promise.all(running.splice(0).map((h) => h.stop()));
-    },
-    spawnIngest(overrides = {}) {
-      const child = spawn(
-        process.execPath,
-        ['--import', 'tsx', join(repoRoot, 'services/ingest/src/main.ts')],
-        {
-          cwd: repoRoot,
-          env: { ...process.env, ...env, ...overrides },
-          stdio: ['ignore', 'ignore', 'pipe'],
-        },
-      );
-      children.push(child);
-      return child;
-    },
+    startIngest: (overrides = {}) => ingest.start(overrides),
+    stopIngest: () => ingest.stop(),
+    spawnIngest: (overrides = {}) => ingest.spawn(overrides, ['ignore', 'ignore', 'pipe']),
     async waitForCaughtUp(timeoutMs = 60_000) {
       await waitForGroupCaughtUp(admin, names, timeoutMs, { pollMs: 200, retryUnavailable: false });
     },
     async cleanup() {
-      for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
-      await Promise.all(running.map((h) => h.stop().catch(() => {})));
+      await ingest.stopAll();
       await producer.disconnect();
       await removeKafkaResources(admin, names);
       await admin.disconnect();
