@@ -9,10 +9,11 @@
 //   had moved to, and resolved without them (tulios/kafkajs#1303). The cluster
 //   fault test lost about 4% of its input that way. Fixed by
 //   patches/kafkajs@2.2.4.patch (patches/README.md).
-// - an idempotent producer with sends in flight together handed a failed
-//   request's sequence numbers to the next send; when the failed request had
-//   in fact been written, the broker dropped the next send as its duplicate.
-//   Fixed by running an idempotent producer's sends one at a time (producer.ts).
+// - an idempotent producer handed a failed request's sequence numbers to the
+//   next send; when the failed request had in fact been written, the broker
+//   dropped the next send as its duplicate. Seen with sends in flight together
+//   and after a send that failed for good. Fixed in producer.ts: one send at a
+//   time, and a new producer id after a failed send.
 import { createAdmin, createKafka, createRecordProducer, ensureTopics, readTopic } from '@optout/kafka';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { busiestLeader, clusterConnection, clusterTestsEnabled, crashBroker } from '../support/cluster.ts';

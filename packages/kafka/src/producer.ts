@@ -58,22 +58,64 @@ export function createRecordProducer(
   const idempotent = options.idempotent ?? true;
   const acks = options.acks === 'leader' ? 1 : -1;
   if (idempotent && acks !== -1) throw new Error("an idempotent producer needs acks 'all'");
-  const producer: Producer = kafka.producer({
-    idempotent,
-    allowAutoTopicCreation: false,
-    createPartitioner: Partitioners.DefaultPartitioner,
-  });
+  const connectionListeners: ((connected: boolean) => void)[] = [];
+  /** Stops the current kafkajs producer's events reaching connectionListeners. */
+  let detach = () => {};
+  const newProducer = (): Producer => {
+    const p = kafka.producer({
+      idempotent,
+      allowAutoTopicCreation: false,
+      createPartitioner: Partitioners.DefaultPartitioner,
+    });
+    const tell = (connected: boolean) => {
+      for (const listener of connectionListeners) listener(connected);
+    };
+    const removers = [p.on(p.events.CONNECT, () => tell(true)), p.on(p.events.DISCONNECT, () => tell(false))];
+    detach = () => {
+      for (const remove of removers) remove();
+    };
+    return p;
+  };
+  let producer = newProducer();
+
   // kafkajs's idempotent producer gives each request the next sequence numbers
-  // of its partitions and takes them back when the request fails. With two
-  // sends in flight, the numbers the second send took are then handed out
-  // again to the first one's retry. The broker drops that retry as a duplicate
-  // of the second send and answers success, so its records are lost. The
-  // cluster producer test saw this. So an idempotent producer runs one send at
-  // a time. A non-idempotent one may overlap sends: a retry can only duplicate.
+  // of its partitions, and takes them back when the request fails. A failed
+  // request may still have been written (the leader died after the append, a
+  // timeout). Retries within one send carry the same records under the same
+  // numbers, which the broker de-duplicates correctly. But once a send has
+  // failed, the numbers it took back go to the next send's different records;
+  // if the failed request had been written, the broker drops those as its
+  // duplicate and answers success, so they are lost. The cluster producer test
+  // saw both ways of that:
+  // - two sends in flight at once: the first one's retry takes numbers the
+  //   second already used. So an idempotent producer runs one send at a time.
+  // - a send that failed for good, followed by another send: so after a failed
+  //   send the producer is replaced, and the next send gets a new producer id
+  //   whose numbers start afresh. The failed send's records may be in the topic
+  //   or not; sending them again may duplicate them, never lose the next ones.
+  // A non-idempotent producer may overlap sends: without sequence numbers a
+  // retry can only duplicate.
+  let retired = false;
   let previous: Promise<unknown> = Promise.resolve();
-  const oneAtATime = <T>(send: () => Promise<T>): Promise<T> => {
-    if (!idempotent) return send();
-    const next = previous.then(send);
+  const sendIdempotent = async <T>(send: (p: Producer) => Promise<T>): Promise<T> => {
+    if (retired) {
+      // The old producer's disconnect is not the connection going down.
+      detach();
+      await producer.disconnect().catch(() => {});
+      producer = newProducer();
+      await producer.connect();
+      retired = false;
+    }
+    try {
+      return await send(producer);
+    } catch (error) {
+      retired = true;
+      throw error;
+    }
+  };
+  const oneAtATime = <T>(send: (p: Producer) => Promise<T>): Promise<T> => {
+    if (!idempotent) return send(producer);
+    const next = previous.then(() => sendIdempotent(send));
     previous = next.catch(() => {});
     return next;
   };
@@ -81,19 +123,18 @@ export function createRecordProducer(
     connect: () => producer.connect(),
     disconnect: () => producer.disconnect(),
     async send(topic, records) {
-      await oneAtATime(() => producer.send({ topic, acks, messages: records.map(toMessage) }));
+      await oneAtATime((p) => p.send({ topic, acks, messages: records.map(toMessage) }));
     },
     async sendBatch(batches) {
-      await oneAtATime(() =>
-        producer.sendBatch({
+      await oneAtATime((p) =>
+        p.sendBatch({
           acks,
           topicMessages: batches.map(({ topic, records }) => ({ topic, messages: records.map(toMessage) })),
         }),
       );
     },
     onConnectionChange(listener) {
-      producer.on(producer.events.CONNECT, () => listener(true));
-      producer.on(producer.events.DISCONNECT, () => listener(false));
+      connectionListeners.push(listener);
     },
   };
 }
