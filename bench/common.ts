@@ -230,3 +230,28 @@ export async function waitAllCommitted(
 export function fmt(n: number): string {
   return Math.round(n).toLocaleString('en-US');
 }
+
+/**
+ * Mean seconds per observation of ingest's latency histograms (rounds, inserts
+ * per table, recompute reads per query), from its /metrics: where a section's
+ * time went inside ingest.
+ */
+export async function ingestTimings(
+  port: number,
+): Promise<Record<string, { count: number; meanMs: number }>> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  const sums = new Map<string, number>();
+  const counts = new Map<string, number>();
+  const line =
+    /^optout_(ingest_round|clickhouse_insert|clickhouse_query)_duration_seconds_(sum|count)(\{[^}]*\})? (\S+)$/;
+  for (const l of text.split('\n')) {
+    const m = line.exec(l);
+    if (!m) continue;
+    const name = `${m[1]}${m[3] ?? ''}`;
+    (m[2] === 'sum' ? sums : counts).set(name, Number(m[4]));
+  }
+  const out: Record<string, { count: number; meanMs: number }> = {};
+  for (const [name, count] of counts)
+    if (count > 0) out[name] = { count, meanMs: Math.round(((sums.get(name) ?? 0) / count) * 10_000) / 10 };
+  return out;
+}

@@ -13,6 +13,7 @@ import {
   dropDatabase,
   dropTopics,
   fmt,
+  ingestTimings,
   requireScript,
   type SectionResult,
   startIngest,
@@ -115,6 +116,7 @@ export async function benchFreshness(
     stopPollingAt = Date.now() + 60_000;
     polling = false;
     await poller;
+    const timings = await ingestTimings(ingest.port);
     const s = summarize(latencies);
     const on = `${fmt(sent)} events at ${fmt(sent / seconds)} events/s for ${seconds.toFixed(0)}s, ${latencies.length}/${markers} marker opt-outs seen, 1 run`;
     return {
@@ -143,7 +145,7 @@ export async function benchFreshness(
           measured: 'events actually sent per second during the run',
         },
       ],
-      details: { latency: s },
+      details: { latency: s, ingestTimings: timings },
     };
   } finally {
     polling = false;

@@ -9,7 +9,8 @@
 // round in two stages: `prepare` (CPU: decoding, state, building rows) and the
 // `write` it returns (I/O). Once a round is prepared, its batches are released
 // to kafkajs, which fetches the next ones: round N+1 is prepared while round N
-// is written. Prepares run one at a time, writes run one at a time and in
+// is written (a small round only once it is written: see closeRound). Prepares
+// run one at a time, writes run one at a time and in
 // order, at most MAX_IN_FLIGHT rounds are prepared but not yet committed (the
 // memory bound), and a round's offsets are committed in one request after its
 // write resolved.
@@ -95,6 +96,13 @@ interface Pending {
 
 /** Rounds prepared but not yet committed, at most: one being written, one waiting. */
 const MAX_IN_FLIGHT = 2;
+/**
+ * Rounds of fewer records are written before the next fetch (latency, see
+ * closeRound); larger ones are pipelined. At the bench's 5,000 events/s a round
+ * holds what arrived during one write, about 1,000 records; at full ingest
+ * speed rounds are whole fetches of tens of thousands.
+ */
+const PIPELINE_FROM_RECORDS = 5_000;
 
 const tpKey = (topic: string, partition: number) => `${partition}\u0000${topic}`;
 
@@ -301,8 +309,21 @@ export class CoPartitionedConsumer {
         entry.from.push(batch.records[0]!.offset);
         this.uncommitted.set(key, entry);
       }
+      const written = this.writes.then(() => this.writeRound(epoch, members, prepared));
+      this.writes = written;
+      // A small round is written before kafkajs may fetch on: the next round is
+      // then fetched when it can be written at once, with everything that
+      // arrived meanwhile. Released at prepare instead, it would be fetched
+      // while this one is written and wait a whole write for its turn, and what
+      // arrived meanwhile one more: at a steady low rate a record would wait
+      // about 3.5 writes instead of 1.5. A large round is released at prepare,
+      // so that the CPU of the next prepare overlaps this write (throughput).
+      if (members.reduce((n, m) => n + m.batch.records.length, 0) < PIPELINE_FROM_RECORDS) {
+        await written;
+        // Failed (sought back) or rebalanced: kafkajs must not resolve past it.
+        if (epoch !== this.epoch) return dropAll();
+      }
       for (const m of members) m.accepted.resolve(true);
-      this.writes = this.writes.then(() => this.writeRound(epoch, members, prepared));
     });
   }
 

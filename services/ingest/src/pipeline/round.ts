@@ -11,12 +11,14 @@
 // write (I/O, in order, after the previous round's write):
 //   5. dead letters; the erasures' ledger rows, deletions and re-derivations
 //   6. the raw and single-event rows                         (idempotent)
-//   7. recompute the affected transitions from the raw events read back
+//   7. recompute the affected transitions from the raw events read back, with
+//      the round's own events added (6 and 7-8 run at the same time)
 //   8. the fact rows                       (versioned by evidence, idempotent)
 // and then the transport commits the round's offsets (packages/kafka).
 //
 // A crash anywhere redelivers the round. Every write is idempotent, and every
-// fact is computed from what is durable, not from what this process remembers,
+// fact is computed from what is durable plus the round being written (which
+// is durable before its offsets commit), not from what this process remembers,
 // so a redelivered round writes the same rows again or rows that win over
 // them: nothing is lost and nothing counts twice, whatever happened before.
 import type { EventCodec, EventKind } from '@optout/events';
@@ -148,21 +150,41 @@ export async function prepareRound(round: Round, deps: RoundDeps): Promise<Prepa
         await writeErasure(control, erasureContext);
         deps.erasureJobs.track(control.message);
       }
-      // 6. Raw events and single-event rows, all tables at once.
-      await Promise.all(eventRows.tables().map((rows) => sink.insert(rows, heartbeat)));
-      // The rows are durable now: the held histories take this round's events.
-      for (const { state, events } of byPartition.values()) state.histories.merge(events);
-      // 7-8. Recompute from what is durable, then write.
-      if (work.size > 0) await writeFacts(work, stateOf, heartbeat, deps);
+      // 6-8 at once: the raw and single-event rows of every table, and beside
+      // them the recompute, from the durable histories plus this round's events
+      // (the held histories take them now; a failed round drops them), then the
+      // fact rows. A fact written before its raw rows is safe: the round commits
+      // only after both, and when redelivered it writes the same rows again.
+      // So a round costs the longer of the two paths, not their sum.
+      const roundEvents = new Map<string, AdmittedEvent[]>();
+      for (const { state, events } of byPartition.values()) {
+        state.histories.merge(events);
+        for (const e of events) {
+          const list = roundEvents.get(e.userKey);
+          if (list) list.push(e);
+          else roundEvents.set(e.userKey, [e]);
+        }
+      }
+      await settleAll([
+        ...eventRows.tables().map((rows) => sink.insert(rows, heartbeat)),
+        work.size > 0 ? writeFacts(work, stateOf, roundEvents, heartbeat, deps) : Promise.resolve(),
+      ]);
       metrics.roundRecords.observe(records);
       timer();
     },
   };
 }
 
+/** Like Promise.all, but rejects only once every write has settled: writes never overlap a retry. */
+async function settleAll(writes: Promise<void>[]): Promise<void> {
+  const failed = (await Promise.allSettled(writes)).find((r) => r.status === 'rejected');
+  if (failed) throw failed.reason;
+}
+
 async function writeFacts(
   work: Map<string, UserWork>,
   stateOf: Map<string, PartitionState>,
+  roundEvents: ReadonlyMap<string, readonly AdmittedEvent[]>,
   heartbeat: () => Promise<void>,
   { sink, metrics }: RoundDeps,
 ): Promise<void> {
@@ -172,6 +194,7 @@ async function writeFacts(
     [...work.values()],
     (userKey) => stateOf.get(userKey)!.erasedThrough(userKey),
     (userKey) => stateOf.get(userKey)!.histories,
+    roundEvents,
   );
   metrics.recomputedUsers.inc(results.length);
   const facts = new FactRows();

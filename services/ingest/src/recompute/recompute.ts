@@ -1,14 +1,14 @@
 // From a round's work (state/affected.ts) to the transition rows to write: read
-// the users' durable histories back from ClickHouse (after the round's raw
-// events were written), pick the records to rewrite, and compute their rows.
+// the users' durable histories back from ClickHouse, add the round's own events
+// to them, pick the records to rewrite, and compute their rows.
 //
 // The windows to read are predicted from the consent index. When the real
 // history needs a window the read did not cover (a change the index did not
 // know under this user, or a successor further away), those users are read
 // again with the range they need: a second query, never a wrong row.
 import { MAX_WINDOW_MS } from '@optout/events';
-import type { UserWork } from '../state/affected.ts';
-import type { HistoryCache } from './history-cache.ts';
+import type { AdmittedEvent, UserWork } from '../state/affected.ts';
+import { type HistoryCache, mergeEvent } from './history-cache.ts';
 import { readHistories, type Select, type UserHistory, type UserRead } from './read.ts';
 import { type DirtyRecord, dirtyRecords, rowsOf, type TransitionRow } from './user-rows.ts';
 
@@ -46,6 +46,7 @@ export async function recompute(
   works: readonly UserWork[],
   erasedThrough: (userKey: string) => number,
   cacheOf: (userKey: string) => HistoryCache,
+  roundEvents: ReadonlyMap<string, readonly AdmittedEvent[]>,
 ): Promise<UserRows[]> {
   const readOf = (work: UserWork, [from, to]: [number, number]): UserRead => ({
     appId: work.appId,
@@ -63,8 +64,12 @@ export async function recompute(
     if (held) histories.set(work.userKey, held);
     else toRead.push(readOf(work, range));
   }
+  // The reads run while the round's raw rows are being written (round.ts): a
+  // read may or may not see them, so the round's events are merged into what
+  // it returns (once each, by event id), as the history cache's entries are.
   const remember = (read: Map<string, UserHistory>) => {
     for (const [key, history] of read) {
+      for (const e of roundEvents.get(key) ?? []) mergeEvent(history, e);
       histories.set(key, history);
       cacheOf(key).put(key, history);
     }
