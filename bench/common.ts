@@ -238,7 +238,7 @@ export function fmt(n: number): string {
  */
 export async function ingestTimings(
   port: number,
-): Promise<Record<string, { count: number; meanMs: number }>> {
+): Promise<Record<string, { count: number; meanMs: number; over?: Record<string, number> }>> {
   const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
   const sums = new Map<string, number>();
   const counts = new Map<string, number>();
@@ -250,8 +250,18 @@ export async function ingestTimings(
     const name = `${m[1]}${m[3] ?? ''}`;
     (m[2] === 'sum' ? sums : counts).set(name, Number(m[4]));
   }
-  const out: Record<string, { count: number; meanMs: number }> = {};
+  const out: Record<string, { count: number; meanMs: number; over?: Record<string, number> }> = {};
   for (const [name, count] of counts)
     if (count > 0) out[name] = { count, meanMs: Math.round(((sums.get(name) ?? 0) / count) * 10_000) / 10 };
+  // How many rounds took longer than each bucket bound: the tail of the rounds.
+  const round = Object.entries(out).find(([name]) => name.startsWith('ingest_round'))?.[1];
+  const bucket = /^optout_ingest_round_duration_seconds_bucket\{[^}]*le="([^"]+)"[^}]*\} (\S+)$/;
+  if (round) {
+    round.over = {};
+    for (const l of text.split('\n')) {
+      const m = bucket.exec(l);
+      if (m && m[1] !== '+Inf' && Number(m[1]) >= 0.1) round.over[`${m[1]}s`] = round.count - Number(m[2]);
+    }
+  }
   return out;
 }
