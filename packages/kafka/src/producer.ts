@@ -36,7 +36,8 @@ export interface RecordProducer {
 export interface RecordProducerOptions {
   /**
    * No duplicates or reordering from the producer's own retries (default true); needs acks 'all'.
-   * Its sends run one at a time (see below); a non-idempotent producer's may overlap.
+   * Its sends run one at a time, and a send after a failed one runs under a new
+   * producer id (see below); a non-idempotent producer's sends may overlap.
    */
   idempotent?: boolean;
   /** 'all' in-sync replicas (default) or the 'leader' only: faster, loses records with a leader. */
