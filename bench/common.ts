@@ -242,26 +242,29 @@ export async function ingestTimings(
   const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
   const sums = new Map<string, number>();
   const counts = new Map<string, number>();
+  /** Rounds at or under each bucket bound of 0.1 s and more (cumulative, as Prometheus keeps them). */
+  const roundsWithin = new Map<string, number>();
   const line =
-    /^optout_(ingest_round|clickhouse_insert|clickhouse_query)_duration_seconds_(sum|count)(\{[^}]*\})? (\S+)$/;
+    /^optout_(ingest_round|clickhouse_insert|clickhouse_query)_duration_seconds_(sum|count|bucket)(\{[^}]*\})? (\S+)$/;
   for (const l of text.split('\n')) {
     const m = line.exec(l);
     if (!m) continue;
-    const name = `${m[1]}${m[3] ?? ''}`;
-    (m[2] === 'sum' ? sums : counts).set(name, Number(m[4]));
+    const [, metric, part, labels = '', value] = m;
+    if (part === 'bucket') {
+      const le = /le="([^"]+)"/.exec(labels)?.[1];
+      if (metric === 'ingest_round' && le !== undefined && le !== '+Inf' && Number(le) >= 0.1)
+        roundsWithin.set(`${le}s`, Number(value));
+      continue;
+    }
+    (part === 'sum' ? sums : counts).set(`${metric}${labels}`, Number(value));
   }
   const out: Record<string, { count: number; meanMs: number; over?: Record<string, number> }> = {};
-  for (const [name, count] of counts)
-    if (count > 0) out[name] = { count, meanMs: Math.round(((sums.get(name) ?? 0) / count) * 10_000) / 10 };
-  // How many rounds took longer than each bucket bound: the tail of the rounds.
-  const round = Object.entries(out).find(([name]) => name.startsWith('ingest_round'))?.[1];
-  const bucket = /^optout_ingest_round_duration_seconds_bucket\{[^}]*le="([^"]+)"[^}]*\} (\S+)$/;
-  if (round) {
-    round.over = {};
-    for (const l of text.split('\n')) {
-      const m = bucket.exec(l);
-      if (m && m[1] !== '+Inf' && Number(m[1]) >= 0.1) round.over[`${m[1]}s`] = round.count - Number(m[2]);
-    }
+  for (const [name, count] of counts) {
+    if (count === 0) continue;
+    out[name] = { count, meanMs: Math.round(((sums.get(name) ?? 0) / count) * 10_000) / 10 };
+    // How many rounds took longer than each bound: the tail of the rounds.
+    if (name.startsWith('ingest_round'))
+      out[name].over = Object.fromEntries([...roundsWithin].map(([le, within]) => [le, count - within]));
   }
   return out;
 }

@@ -156,10 +156,12 @@ export async function prepareRound(round: Round, deps: RoundDeps): Promise<Prepa
       // fact rows. A fact written before its raw rows is safe: the round commits
       // only after both, and when redelivered it writes the same rows again.
       // So a round costs the longer of the two paths, not their sum.
+      // Only the users recomputed can be read, so only theirs are grouped.
       const roundEvents = new Map<string, AdmittedEvent[]>();
       for (const { state, events } of byPartition.values()) {
         state.histories.merge(events);
         for (const e of events) {
+          if (!work.has(e.userKey)) continue;
           const list = roundEvents.get(e.userKey);
           if (list) list.push(e);
           else roundEvents.set(e.userKey, [e]);
