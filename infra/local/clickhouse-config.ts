@@ -67,19 +67,20 @@ export function serverConfigXml({ dir, httpPort, tcpPort, https }: ClickHouseLay
  * DDL, but per-query settings such as max_execution_time stay allowed (readonly=1
  * would refuse them, and the API needs them for its 504 time limit). With a
  * writer password, `writerUser` too: full rights behind a random password (the
- * HTTPS tests), stored as its SHA-256 only. `profileSettings`: more settings
- * (XML elements) for both profiles.
+ * HTTPS tests), stored as its SHA-256 only. The cluster's servers use the same
+ * users: what the query service needs on a cluster (distributed_product_mode)
+ * it sends per query (services/query/src/warehouse.ts).
  */
-export function usersXml(writer?: { user: string; password: string }, profileSettings = ''): string {
+export function usersXml(writer?: { user: string; password: string }): string {
   return `<?xml version="1.0"?>
 <yandex>
   <profiles>
     <default>
-      <max_memory_usage>4000000000</max_memory_usage>${profileSettings}
+      <max_memory_usage>4000000000</max_memory_usage>
     </default>
     <reader>
       <readonly>2</readonly>
-      <max_memory_usage>2000000000</max_memory_usage>${profileSettings}
+      <max_memory_usage>2000000000</max_memory_usage>
     </reader>
   </profiles>
   <users>

@@ -82,10 +82,20 @@ function saslSslListener(s: StackSettings): SaslSslListener | undefined {
   };
 }
 
-function jvmArgs(s: StackSettings, dir: string, libs: string): string[] {
-  const logging = isKafka4(s.kafkaVersion)
+/**
+ * Writes a broker's logging configuration into `dir` (both backends' files:
+ * Kafka 4 reads log4j2, 3.x reload4j) and returns the JVM flag that names the
+ * one `version` reads. Shared by the single node and the cluster's nodes.
+ */
+export function brokerLogging(version: string, dir: string): string {
+  writeFileSync(join(dir, 'log4j.properties'), log4jProperties(dir));
+  writeFileSync(join(dir, 'log4j2.properties'), log4j2Properties(dir));
+  return isKafka4(version)
     ? `-Dlog4j2.configurationFile=file:${join(dir, 'log4j2.properties')}`
     : `-Dlog4j.configuration=file:${join(dir, 'log4j.properties')}`;
+}
+
+function jvmArgs(logging: string, libs: string): string[] {
   return ['-Xms256m', '-Xmx768m', logging, '-cp', `${libs}/*`];
 }
 
@@ -165,9 +175,7 @@ export async function kafkaUp(s: StackSettings): Promise<void> {
     { mode: 0o600 },
   );
   chmodSync(props, 0o600);
-  writeFileSync(join(dir, 'log4j.properties'), log4jProperties(dir));
-  writeFileSync(join(dir, 'log4j2.properties'), log4j2Properties(dir));
-  const jvm = jvmArgs(s, dir, libs);
+  const jvm = jvmArgs(brokerLogging(s.kafkaVersion, dir), libs);
   if (!formatted) formatStorage(s, jvm, props, scramMarker);
   const started = startDetached('java', [...jvm, 'kafka.Kafka', props], logFile, pidFile, dir);
   writeFileSync(versionFile, `${s.kafkaVersion}\n`);

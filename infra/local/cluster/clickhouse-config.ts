@@ -5,7 +5,7 @@
 // distributed DDL queue, and the two cluster definitions of
 // packages/clickhouse/src/cluster.ts over the same four servers.
 import { writeClusterOf } from '@optout/clickhouse';
-import { serverConfigXml, usersXml } from '../clickhouse-config.ts';
+import { serverConfigXml } from '../clickhouse-config.ts';
 import {
   CLICKHOUSE_NODES,
   CLUSTER_NAME,
@@ -62,17 +62,4 @@ ${shardsXml(s, false)}
     httpPort: clickhouseHttpPort(s, n),
     tcpPort: clickhouseTcpPort(s, n),
   }).replace(/\n<\/yandex>\s*$/, `${cluster}\n`);
-}
-
-/**
- * The single server's users (default for ingest and migrations, the read-only
- * optout_reader for the query service), with distributed_product_mode=global
- * in both profiles: a query over a Distributed table whose IN or JOIN reads
- * another Distributed table (the exposure chart's first-seen times of the
- * opted-out users) is refused by default (code 288); `global` runs the inner
- * query once and sends its result to every shard, which is exact whatever the
- * two tables are sharded by.
- */
-export function clusterUsersXml(): string {
-  return usersXml(undefined, '\n      <distributed_product_mode>global</distributed_product_mode>');
 }

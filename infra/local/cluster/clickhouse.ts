@@ -6,8 +6,9 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { clickhouseCommand, clickhouseReady } from '../clickhouse.ts';
+import { usersXml } from '../clickhouse-config.ts';
 import { ensurePortFree, isAlive, readPid, startDetached, stopPid, waitFor } from '../processes.ts';
-import { clusterServerXml, clusterUsersXml } from './clickhouse-config.ts';
+import { clusterServerXml } from './clickhouse-config.ts';
 import {
   CLICKHOUSE_NODES,
   CLUSTER_NAME,
@@ -82,7 +83,7 @@ export async function clickhouseNodeStart(s: ClusterSettings, n: ClickHouseNode)
   for (const sub of ['data', 'log']) mkdirSync(join(dir, sub), { recursive: true });
   const config = join(dir, 'config.xml');
   writeFileSync(config, clusterServerXml(s, n, dir));
-  writeFileSync(join(dir, 'users.xml'), clusterUsersXml());
+  writeFileSync(join(dir, 'users.xml'), usersXml());
   startDetached(cmd, [...args, `--config-file=${config}`], logFile, pidFile, dir);
 }
 

@@ -7,8 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensureJars } from '../jars.ts';
-import { isKafka4, kafkaJars, kafkaReady } from '../kafka.ts';
-import { log4j2Properties, log4jProperties } from '../kafka-config.ts';
+import { brokerLogging, kafkaJars, kafkaReady } from '../kafka.ts';
 import { ensurePortFree, isAlive, readPid, startDetached, stopPid, waitFor } from '../processes.ts';
 import { kafkaLibsDir, StackError } from '../settings.ts';
 import { type ClusterSettings, controllerPort, KAFKA_NODES, type KafkaNode, kafkaPort } from './settings.ts';
@@ -49,10 +48,7 @@ log.retention.hours=168
 `;
 }
 
-function jvm(s: ClusterSettings, dir: string): string[] {
-  const logging = isKafka4(s.kafkaVersion)
-    ? `-Dlog4j2.configurationFile=file:${join(dir, 'log4j2.properties')}`
-    : `-Dlog4j.configuration=file:${join(dir, 'log4j.properties')}`;
+function jvm(s: ClusterSettings, logging: string): string[] {
   // Three brokers share two cores with everything else: small heaps, one GC thread.
   return ['-Xms128m', '-Xmx512m', '-XX:+UseSerialGC', logging, '-cp', `${kafkaLibsDir(s.kafkaVersion)}/*`];
 }
@@ -87,9 +83,7 @@ export async function kafkaNodeStart(s: ClusterSettings, k: KafkaNode): Promise<
   mkdirSync(join(dir, 'log'), { recursive: true });
   const props = join(dir, 'server.properties');
   writeFileSync(props, clusterServerProperties(s, k, dir));
-  writeFileSync(join(dir, 'log4j.properties'), log4jProperties(dir));
-  writeFileSync(join(dir, 'log4j2.properties'), log4j2Properties(dir));
-  const java = jvm(s, dir);
+  const java = jvm(s, brokerLogging(s.kafkaVersion, dir));
   if (!existsSync(join(dir, 'data', 'meta.properties'))) {
     try {
       execFileSync(

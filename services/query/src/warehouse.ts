@@ -75,6 +75,12 @@ export class Warehouse {
       // server must not move it to PREWHERE (queries/scope.ts, finalRows).
       // Accepted per query by 18.16 and current servers (reader profile readonly=2).
       optimize_move_to_prewhere: 0 as const,
+      // On a cluster, campaigns, export and exposure filter a Distributed table
+      // with `IN (subquery)` over another one, which the default mode (deny)
+      // refuses (code 288). `global` runs the subquery once and ships its
+      // result to every shard: exact however the tables are sharded. A no-op
+      // on a single server; sent here so no server profile has to set it.
+      distributed_product_mode: 'global' as const,
     };
   }
 
