@@ -153,12 +153,16 @@ export interface IngestRun {
   startupMs: number;
 }
 
-/** Starts `npm run -s ingest` on the bench's topics and database; waits for /healthz. */
+/**
+ * Starts `npm run -s ingest` on the bench's topics and database; waits for
+ * `probe`: /healthz (the process is up), or /readyz (its group has joined too).
+ */
 export async function startIngest(
   conn: Connection,
   t: BenchTopics,
   database: string,
   label: string,
+  probe: '/healthz' | '/readyz' = '/healthz',
 ): Promise<IngestRun> {
   requireScript('ingest', 'the ingest service');
   const port = await freePort();
@@ -178,7 +182,7 @@ export async function startIngest(
     },
     join(REPO_ROOT, 'artifacts', 'bench', 'logs', `${database}-ingest-${label}.log`),
   );
-  const up = await waitForHttp(`http://127.0.0.1:${port}/healthz`, 120_000, proc);
+  const up = await waitForHttp(`http://127.0.0.1:${port}${probe}`, 120_000, proc);
   if (!up) {
     await proc.stop(5000);
     throw new Error(`ingest did not come up (log ${proc.logFile}):\n${proc.logTail(15)}`);
