@@ -130,7 +130,10 @@ describe('dashboard in headless Chromium', () => {
     p = await createTestPipeline({ partitions: 2, prefix: 'browser' });
     // 40 days of data: last week, last month and a custom range all differ; a
     // burst of opt-outs three days ago makes a spike and a significant campaign.
-    const burstDay = Math.floor(Date.now() / 86_400_000) * 86_400_000 - 6 * 86_400_000;
+    // Three, not six: Berlin's date is a day ahead of UTC's in the last hour or
+    // two of the UTC day, and a burst on the UTC day six days back then fell
+    // just before Berlin's last_week.
+    const burstDay = Math.floor(Date.now() / 86_400_000) * 86_400_000 - 3 * 86_400_000;
     await p.produce([
       ...generateEvents({ seed: 4242, now: Date.now(), apps: 1, users: 40, days: 40, campaigns: 6 }),
       ...burst(APP, burstDay),
