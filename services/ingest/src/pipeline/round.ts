@@ -200,7 +200,7 @@ async function writeFacts(
   );
   metrics.recomputedUsers.inc(results.length);
   const facts = new FactRows();
-  for (const { work: user, rows } of results) for (const row of rows) facts.add(user, row);
+  for (const { work: user, rows, written } of results) for (const row of rows) facts.add(user, row, written);
   // Still ours? A member that lost the partition learns it here (or when its
   // commit is refused); what it wrote until then loses to the owner's rows.
   await heartbeat();

@@ -43,6 +43,30 @@ describe('readHistories', () => {
     expect(new Set(grouped.flat())).toEqual(new Set(all));
   });
 
+  it('groups wide ranges with wide ones, so a backfill round is not a query per user', () => {
+    const day = 86_400_000;
+    // Half the users need a year (consent changes all over it), half a 60-day window.
+    const all: UserRead[] = Array.from({ length: 20_000 }, (_, i) => {
+      const from = 1_700_000_000_000 + (i % 300) * day;
+      return {
+        appId: 'app',
+        userId: `u${i}`,
+        from,
+        to: from + (i % 2 === 0 ? 365 : 60) * day,
+        erasedThrough: Number.NEGATIVE_INFINITY,
+      };
+    });
+    const grouped = groups(all);
+    expect(new Set(grouped.flat())).toEqual(new Set(all));
+    expect(grouped.length).toBeLessThan(40);
+    for (const group of grouped) {
+      const span = Math.max(...group.map((r) => r.to)) - Math.min(...group.map((r) => r.from));
+      const narrowest = Math.min(...group.map((r) => r.to - r.from));
+      // Nobody reads more than about twice what they need, plus 120 days.
+      expect(span).toBeLessThanOrEqual(2 * narrowest + 120 * day);
+    }
+  });
+
   it('sends one list when it fits', () => {
     expect(boundedLists(reads(10, 10))).toHaveLength(1);
   });

@@ -15,6 +15,8 @@ import { type DirtyRecord, dirtyRecords, rowsOf, type TransitionRow } from './us
 export interface UserRows {
   work: UserWork;
   rows: TransitionRow[];
+  /** The detail rows already written for the user (UserHistory.written). */
+  written: Map<number, number>;
 }
 
 /** Far enough in the past and future for "every event of the user" (erasure rewrites). */
@@ -95,6 +97,10 @@ export async function recompute(
 
   return works.map((work) => {
     const history = histories.get(work.userKey)!;
-    return { work, rows: rowsOf(dirtyRecords(history.consent, work.dirt), history.events) };
+    return {
+      work,
+      rows: rowsOf(dirtyRecords(history.consent, work.dirt), history.events),
+      written: history.written,
+    };
   });
 }

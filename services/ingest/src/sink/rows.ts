@@ -8,6 +8,7 @@
 //   fact rows:  the transitions recomputed from the event rows once durable.
 import { TABLES, TsvRows } from '@optout/clickhouse';
 import type { AppEvent, CampaignInteraction, ConsentChange, PushSent } from '@optout/events';
+import { eventIdHash } from '../recompute/read.ts';
 import type { TransitionRow } from '../recompute/user-rows.ts';
 import type { AdmittedEvent, UserWork } from '../state/affected.ts';
 
@@ -198,7 +199,12 @@ export class FactRows {
     return [this.consent_transitions, this.optout_campaign_touches, this.optout_event_counts];
   }
 
-  add(user: UserWork, row: TransitionRow): void {
+  /**
+   * The rows of one recomputed record. `written` (the user's UserHistory.written)
+   * lets a detail row the partition has written already, with the same content,
+   * be left out (see unchanged).
+   */
+  add(user: UserWork, row: TransitionRow, written: Map<number, number>): void {
     const { record, channel, facts, version } = row;
     const t = record.t;
     this.consent_transitions.add({
@@ -220,17 +226,21 @@ export class FactRows {
       is_deleted: row.kind === null ? 1 : 0,
     });
     if (!facts) return;
-    const common = {
-      app_id: user.appId,
-      channel,
-      optout_at: seconds(t),
-      transition_id: record.id,
-      user_id: user.userId,
-      version,
-    };
-    for (const touch of facts.touches)
+    const app_id = user.appId;
+    const user_id = user.userId;
+    const optout_at = seconds(t);
+    const transition_id = record.id;
+    for (const touch of facts.touches) {
+      const key = `t\u0000${channel}\u0000${transition_id}\u0000${touch.campaignId}\u0000${touch.daysBefore}`;
+      const content = `${touch.opens},${touch.clicks},${touch.dismisses},${touch.conversions},${touch.interactions}`;
+      if (unchanged(written, key, content)) continue;
       this.optout_campaign_touches.add({
-        ...common,
+        app_id,
+        channel,
+        optout_at,
+        transition_id,
+        user_id,
+        version,
         campaign_id: touch.campaignId,
         days_before: touch.daysBefore,
         opens: touch.opens,
@@ -239,12 +249,49 @@ export class FactRows {
         conversions: touch.conversions,
         interactions: touch.interactions,
       });
-    for (const count of facts.eventCounts)
+    }
+    for (const count of facts.eventCounts) {
+      const key = `e\u0000${channel}\u0000${transition_id}\u0000${count.eventName}\u0000${count.daysBefore}`;
+      if (unchanged(written, key, String(count.events))) continue;
       this.optout_event_counts.add({
-        ...common,
+        app_id,
+        channel,
+        optout_at,
+        transition_id,
+        user_id,
+        version,
         event_name: count.eventName,
         days_before: count.daysBefore,
         events: count.events,
       });
+    }
   }
+}
+
+/**
+ * True when this partition has written the detail row `key` (a campaign touch
+ * or an event count of one opt-out) with this `content` since the user's
+ * history was read; otherwise records it as written now. A backfill loaded
+ * topic by topic recomputes an opt-out once per round that brings it a late
+ * push, and its tens of detail rows, unchanged, were most of what ingest wrote.
+ *
+ * Leaving such a row out keeps every answer exact. A detail row counts events
+ * of fixed windows of its opt-out, so its content only grows with the evidence,
+ * and every computation of it (any instance, any time) saw a snapshot of the
+ * growing durable events: nested sets, ordered like their versions
+ * (recompute/versions.ts). The latest version of the key is therefore ours or
+ * one with at least as much evidence; any version between the one durable and
+ * the one left out saw a set between two sets that give the same content, and
+ * has it too. The memory is exact because it lives with the history it came
+ * from: a failed round or a new assignment drops the partition's state, an
+ * erasure (which deletes the rows) forgets the user, and a history read again
+ * starts empty. Transition rows are always written: whether a record is an
+ * opt-out does not only grow with the evidence.
+ */
+function unchanged(written: Map<number, number>, key: string, content: string): boolean {
+  const k = eventIdHash('k', key);
+  const c = eventIdHash('v', content);
+  if (written.get(k) === c) return true;
+  written.set(k, c);
+  return false;
 }

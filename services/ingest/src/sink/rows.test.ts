@@ -1,0 +1,78 @@
+import { describe, expect, it } from 'vitest';
+import type { OptOutFacts } from '../optout/facts.ts';
+import { emptyDirt, type TransitionRow } from '../recompute/user-rows.ts';
+import type { UserWork } from '../state/affected.ts';
+import { FactRows } from './rows.ts';
+
+const user: UserWork = { appId: 'a', userId: 'u', userKey: 'a:u', keyHash: 7, dirt: emptyDirt(), around: [] };
+const t = Date.UTC(2026, 10, 1);
+
+function optOut(facts: Partial<OptOutFacts>, version: number): TransitionRow {
+  return {
+    channel: 'PUSH',
+    record: { t, id: 'c1', status: 'OPTED_OUT', source: 'settings' },
+    kind: 'OPT_OUT',
+    facts: {
+      pushesBefore: Array(30).fill(1),
+      lastTouch: null,
+      nextActivityAt: 0,
+      touches: [],
+      eventCounts: [],
+      ...facts,
+    },
+    version,
+  };
+}
+
+const touch = (campaignId: string, opens: number) => ({
+  campaignId,
+  daysBefore: 2,
+  opens,
+  clicks: 0,
+  dismisses: 0,
+  conversions: 0,
+  interactions: opens,
+});
+const counts = (sessions: number) => [
+  { eventName: 'session', daysBefore: 1, events: sessions },
+  { eventName: 'purchase', daysBefore: 3, events: 1 },
+];
+
+/** Rows per table a FactRows holds. */
+const lengths = (rows: FactRows) => rows.tables().map((r) => r.length);
+
+describe('FactRows detail rows', () => {
+  it('writes every row of a history read afresh', () => {
+    const rows = new FactRows();
+    rows.add(user, optOut({ touches: [touch('x', 1)], eventCounts: counts(2) }, 10), new Map());
+    expect(lengths(rows)).toEqual([1, 1, 2]);
+  });
+
+  it('leaves out the detail rows already written with the same content, never the transition', () => {
+    const written = new Map<number, number>();
+    new FactRows().add(user, optOut({ touches: [touch('x', 1)], eventCounts: counts(2) }, 10), written);
+    // A late push: the transition changes, its details do not.
+    const again = new FactRows();
+    again.add(user, optOut({ touches: [touch('x', 1)], eventCounts: counts(2) }, 11), written);
+    expect(lengths(again)).toEqual([1, 0, 0]);
+  });
+
+  it('writes a detail row again once its content changed, and a new key', () => {
+    const written = new Map<number, number>();
+    new FactRows().add(user, optOut({ touches: [touch('x', 1)], eventCounts: counts(2) }, 10), written);
+    const later = new FactRows();
+    later.add(user, optOut({ touches: [touch('x', 1), touch('y', 1)], eventCounts: counts(3) }, 12), written);
+    // y is new, the session count grew; x and purchase are as written.
+    expect(lengths(later)).toEqual([1, 1, 1]);
+  });
+
+  it('keeps the opt-outs of one user apart', () => {
+    const written = new Map<number, number>();
+    new FactRows().add(user, optOut({ eventCounts: counts(2) }, 10), written);
+    const other = optOut({ eventCounts: counts(2) }, 10);
+    other.record = { ...other.record, id: 'c2' };
+    const rows = new FactRows();
+    rows.add(user, other, written);
+    expect(lengths(rows)).toEqual([1, 0, 2]);
+  });
+});
