@@ -51,7 +51,7 @@ export const SCALES: Record<Scale, ScaleSettings> = {
     freshness: { rate: 5_000, seconds: 30 },
     state: { users: 20_000, days: 30, runs: 3 },
     restore: { users: 250_000, runs: 3 },
-    backfill: { users: 2_000, days: 365 },
+    backfill: { users: 20_000, days: 365 },
     query: { optOuts: 100_000, users: 1_000_000, exportRows: 1_000_000, requests: 30, reachRows: 2_000_000 },
     cluster: { events: 200_000 },
   },
