@@ -66,6 +66,19 @@ describe('FactRows detail rows', () => {
     expect(lengths(later)).toEqual([1, 1, 1]);
   });
 
+  it('keeps keys apart whatever characters the ids hold', () => {
+    // With a plain separator these two would be one key: "a\0b" + "c" and "a" + "b\0c".
+    const written = new Map<number, number>();
+    const first = optOut({ touches: [touch('c', 1)] }, 10);
+    first.record = { ...first.record, id: 'a\u0000b' };
+    new FactRows().add(user, first, written);
+    const second = optOut({ touches: [touch('b\u0000c', 1)] }, 10);
+    second.record = { ...second.record, id: 'a' };
+    const rows = new FactRows();
+    rows.add(user, second, written);
+    expect(lengths(rows)).toEqual([1, 1, 0]);
+  });
+
   it('keeps the opt-outs of one user apart', () => {
     const written = new Map<number, number>();
     new FactRows().add(user, optOut({ eventCounts: counts(2) }, 10), written);

@@ -231,7 +231,7 @@ export class FactRows {
     const optout_at = seconds(t);
     const transition_id = record.id;
     for (const touch of facts.touches) {
-      const key = `t\u0000${channel}\u0000${transition_id}\u0000${touch.campaignId}\u0000${touch.daysBefore}`;
+      const key = `t${detailKey(channel, transition_id, touch.campaignId)}${touch.daysBefore}`;
       const content = `${touch.opens},${touch.clicks},${touch.dismisses},${touch.conversions},${touch.interactions}`;
       if (unchanged(written, key, content)) continue;
       this.optout_campaign_touches.add({
@@ -251,7 +251,7 @@ export class FactRows {
       });
     }
     for (const count of facts.eventCounts) {
-      const key = `e\u0000${channel}\u0000${transition_id}\u0000${count.eventName}\u0000${count.daysBefore}`;
+      const key = `e${detailKey(channel, transition_id, count.eventName)}${count.daysBefore}`;
       if (unchanged(written, key, String(count.events))) continue;
       this.optout_event_counts.add({
         app_id,
@@ -266,6 +266,15 @@ export class FactRows {
       });
     }
   }
+}
+
+/**
+ * The text of a detail row's key columns, each prefixed with its length: ids
+ * may hold any character (NUL included), so a separator alone could make two
+ * keys one.
+ */
+function detailKey(channel: string, transitionId: string, name: string): string {
+  return `${channel.length}:${channel}${transitionId.length}:${transitionId}${name.length}:${name}`;
 }
 
 /**
