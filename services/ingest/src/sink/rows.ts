@@ -226,21 +226,20 @@ export class FactRows {
       is_deleted: row.kind === null ? 1 : 0,
     });
     if (!facts) return;
-    const app_id = user.appId;
-    const user_id = user.userId;
-    const optout_at = seconds(t);
-    const transition_id = record.id;
+    const common = {
+      app_id: user.appId,
+      channel,
+      optout_at: seconds(t),
+      transition_id: record.id,
+      user_id: user.userId,
+      version,
+    };
     for (const touch of facts.touches) {
-      const key = `t${detailKey(channel, transition_id, touch.campaignId)}${touch.daysBefore}`;
+      const key = detailKey('t', channel, record.id, touch.campaignId, touch.daysBefore);
       const content = `${touch.opens},${touch.clicks},${touch.dismisses},${touch.conversions},${touch.interactions}`;
       if (unchanged(written, key, content)) continue;
       this.optout_campaign_touches.add({
-        app_id,
-        channel,
-        optout_at,
-        transition_id,
-        user_id,
-        version,
+        ...common,
         campaign_id: touch.campaignId,
         days_before: touch.daysBefore,
         opens: touch.opens,
@@ -251,15 +250,10 @@ export class FactRows {
       });
     }
     for (const count of facts.eventCounts) {
-      const key = `e${detailKey(channel, transition_id, count.eventName)}${count.daysBefore}`;
+      const key = detailKey('e', channel, record.id, count.eventName, count.daysBefore);
       if (unchanged(written, key, String(count.events))) continue;
       this.optout_event_counts.add({
-        app_id,
-        channel,
-        optout_at,
-        transition_id,
-        user_id,
-        version,
+        ...common,
         event_name: count.eventName,
         days_before: count.daysBefore,
         events: count.events,
@@ -269,12 +263,18 @@ export class FactRows {
 }
 
 /**
- * The text of a detail row's key columns, each prefixed with its length: ids
- * may hold any character (NUL included), so a separator alone could make two
- * keys one.
+ * The text of a detail row's key: its table's tag, then its key columns, each
+ * id prefixed with its length: ids may hold any character (NUL included), so a
+ * separator alone could make two keys one.
  */
-function detailKey(channel: string, transitionId: string, name: string): string {
-  return `${channel.length}:${channel}${transitionId.length}:${transitionId}${name.length}:${name}`;
+function detailKey(
+  table: 't' | 'e',
+  channel: string,
+  transitionId: string,
+  name: string,
+  daysBefore: number,
+): string {
+  return `${table}${channel.length}:${channel}${transitionId.length}:${transitionId}${name.length}:${name}${daysBefore}`;
 }
 
 /**
