@@ -1,4 +1,4 @@
-# One image for the services (ingest, query, simulator): the sources run with tsx,
+# One image for the services (ingest, rollup, query, simulator): the sources run with tsx,
 # as in development. Used by docker-compose.yml; `npm run demo` needs no Docker.
 FROM node:20-bookworm-slim
 WORKDIR /app

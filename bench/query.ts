@@ -3,12 +3,15 @@
 // ingest: the point is the read path), matching infra/clickhouse/migrations:
 // `bench-query` gets N opt-outs over 30 days from a pool of U users, with
 // campaign touches, app event counts, campaign reach and latest-known values,
-// opt-ins after a third of the opt-outs (win-back), and for exposure every
+// opt-ins after a third of the opt-outs (win-back: each opt-out row carries its
+// opt-in's time in next_opt_in_at_ms, as ingest writes it), and for exposure every
 // user's first-seen time and P pushes per user and day over the 30 days and
 // the 7 before them (raw_push); `bench-export` gets E opt-outs of E distinct
 // users, for the export.
 import { createHash, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
+import { createClickHouseClient } from '@optout/clickhouse';
+import { rollupUntilSettled } from '../services/rollup/src/index.ts';
 import {
   freePort,
   REPO_ROOT,
@@ -36,8 +39,6 @@ export interface QueryBenchOptions {
   reachRows: number;
   /** Pushes per user per day in raw_push (exposure); default 1. */
   pushesPerUserDay?: number;
-  /** Requests per figure for exposure, which takes seconds at full scale; default min(requests, 5). */
-  slowRequests?: number;
 }
 
 const DAY_S = 86_400;
@@ -58,13 +59,18 @@ export function factStatements(db: string, o: QueryBenchOptions, startS: number)
   const sources = `['os_settings', 'preference_center', 'unsubscribe_link', 'api']`;
   const events = `['app_open', 'screen_view', 'search', 'purchase', 'add_to_cart', 'share', 'login', 'settings_open']`;
   const exportTs = `(toUInt32(${startS}) + intDiv(number * ${span}, ${o.exportRows}))`;
+  // Win-back: opt-out k with k % 3 = 0 is followed by an opt-in (row 'i<k>') 1 hour to 20 days
+  // later (before today); its opt-out row carries that time as its next opt-in, like ingest would.
+  const backAt = (k: string) =>
+    `least(toInt64(${ts(k)}) * 1000 + 3600000 + toInt64(cityHash64(${k}, 3) % (20 * 86400000)), toInt64(${startS + span}) * 1000 - 1)`;
   return [
-    `INSERT INTO ${db}.consent_transitions (app_id, channel, occurred_at, transition_id, user_id, kind, occurred_at_ms, source, pushes_before, last_touch_campaign_id, last_touch_at_ms, next_activity_at_ms, version, is_deleted)
+    `INSERT INTO ${db}.consent_transitions (app_id, channel, occurred_at, transition_id, user_id, kind, occurred_at_ms, source, pushes_before, last_touch_campaign_id, last_touch_at_ms, next_activity_at_ms, next_opt_in_at_ms, version, is_deleted)
      SELECT '${QUERY_APP}', 'PUSH', toDateTime(${ts('number')}), concat('t', toString(number)), ${user('number')}, ${optOut},
        toInt64(${ts('number')}) * 1000, if(number % 10 = 0, NULL, arrayElement(${sources}, (number % 4) + 1)),
        arrayMap(d -> toUInt32(d * (number % 3) + intDiv(d * (number % 7), 3)), arrayMap(i -> i + 1, range(30))),
        concat('cmp-', toString(number % 40)), toInt64(${ts('number')}) * 1000 - 3600000,
-       if(number % 3 = 0, toInt64(0), toInt64(${ts('number')}) * 1000 + 86400000), toUInt64(1), toUInt8(0)
+       if(number % 3 = 0, toInt64(0), toInt64(${ts('number')}) * 1000 + 86400000),
+       if(number % 3 = 0, ${backAt('number')}, toInt64(0)), toUInt64(1), toUInt8(0)
      FROM numbers(${n})`,
     `INSERT INTO ${db}.optout_campaign_touches (app_id, channel, optout_at, transition_id, campaign_id, days_before, user_id, opens, clicks, dismisses, conversions, interactions, version)
      SELECT '${QUERY_APP}', 'PUSH', toDateTime(${ts('intDiv(number, 3)')}), concat('t', toString(intDiv(number, 3))),
@@ -82,16 +88,21 @@ export function factStatements(db: string, o: QueryBenchOptions, startS: number)
     `INSERT INTO ${db}.campaign_names (app_id, campaign_id, campaign_name, observed_at_ms, event_id)
      SELECT '${QUERY_APP}', concat('cmp-', toString(number)), concat('Campaign ', toString(number)), toInt64(${startS}) * 1000, concat('n', toString(number))
      FROM numbers(40)`,
-    `INSERT INTO ${db}.consent_transitions (app_id, channel, occurred_at, transition_id, user_id, kind, occurred_at_ms, source, pushes_before, last_touch_campaign_id, last_touch_at_ms, next_activity_at_ms, version, is_deleted)
+    `INSERT INTO ${db}.consent_transitions (app_id, channel, occurred_at, transition_id, user_id, kind, occurred_at_ms, source, pushes_before, last_touch_campaign_id, last_touch_at_ms, next_activity_at_ms, next_opt_in_at_ms, version, is_deleted)
      SELECT '${EXPORT_APP}', 'PUSH', toDateTime(${exportTs}), concat('x', toString(number)), concat('x', toString(number)), ${optOut},
-       toInt64(${exportTs}) * 1000, 'os_settings', arrayMap(i -> toUInt32(i), range(30)), '', toInt64(0), toInt64(0), toUInt64(1), toUInt8(0)
+       toInt64(${exportTs}) * 1000, 'os_settings', arrayMap(i -> toUInt32(i), range(30)), '', toInt64(0), toInt64(0), toInt64(0), toUInt64(1), toUInt8(0)
      FROM numbers(${o.exportRows})`,
-    // Win-back: a third of the opt-outs are followed by an opt-in 1 hour to 20 days later (before today).
-    `INSERT INTO ${db}.consent_transitions (app_id, channel, occurred_at, transition_id, user_id, kind, occurred_at_ms, source, pushes_before, last_touch_campaign_id, last_touch_at_ms, next_activity_at_ms, version, is_deleted)
+    // Win-back: the opt-ins of a third of the opt-outs (backAt above).
+    `INSERT INTO ${db}.consent_transitions (app_id, channel, occurred_at, transition_id, user_id, kind, occurred_at_ms, source, pushes_before, last_touch_campaign_id, last_touch_at_ms, next_activity_at_ms, next_opt_in_at_ms, version, is_deleted)
      SELECT '${QUERY_APP}', 'PUSH', toDateTime(intDiv(back, 1000)), concat('i', toString(number)), ${user('number')},
-       CAST('OPT_IN' AS Enum8('OPT_OUT' = 1, 'OPT_IN' = 2)), back, 'os_settings', CAST([] AS Array(UInt32)), '', toInt64(0), toInt64(0), toUInt64(1), toUInt8(0)
-     FROM (SELECT number, least(toInt64(${ts('number')}) * 1000 + 3600000 + toInt64(cityHash64(number, 3) % (20 * 86400000)), toInt64(${startS + span}) * 1000 - 1) AS back
-           FROM numbers(${n}) WHERE number % 3 = 0)`,
+       CAST('OPT_IN' AS Enum8('OPT_OUT' = 1, 'OPT_IN' = 2)), back, 'os_settings', CAST([] AS Array(UInt32)), '', toInt64(0), toInt64(0), toInt64(0), toUInt64(1), toUInt8(0)
+     FROM (SELECT number, ${backAt('number')} AS back FROM numbers(${n}) WHERE number % 3 = 0)`,
+    // The consent changes behind those transitions, for the exposure rollup (which derives
+    // the opt-outs from raw_consent): each opt-out, and the opt-in after a third of them.
+    `INSERT INTO ${db}.raw_consent (app_id, user_id, event_id, occurred_at, occurred_at_ms, key_hash, channel, status, source, external_id, identifiers)
+     SELECT app_id, user_id, transition_id, occurred_at, occurred_at_ms, toUInt32(0), channel,
+       if(kind = 'OPT_OUT', 'OPTED_OUT', 'OPTED_IN'), source, NULL, '{}'
+     FROM ${db}.consent_transitions WHERE app_id = '${QUERY_APP}'`,
     // Exposure: when each of the U users was first seen (before any of their pushes)...
     `INSERT INTO ${db}.user_first_seen_in (app_id, user_id, seen_at_ms)
      SELECT '${QUERY_APP}', concat('u', toString(number)), (toInt64(${startS}) - ${7 * DAY_S} - toInt64(cityHash64(number, 5) % (200 * ${DAY_S}))) * 1000
@@ -107,6 +118,24 @@ export function factStatements(db: string, o: QueryBenchOptions, startS: number)
      SELECT app_id, user_id, concat('{"email":"', user_id, '@example.com","phone":"+1555', toString(cityHash64(user_id) % 10000000), '"}'), occurred_at_ms, transition_id
      FROM ${db}.consent_transitions`,
   ];
+}
+
+/** Runs the exposure rollup on `appId` until it has swept everything; returns the seconds it took. */
+async function rollUp(conn: Connection, db: string, appId: string): Promise<number> {
+  const client = createClickHouseClient({
+    url: conn.CLICKHOUSE_URL,
+    username: conn.CLICKHOUSE_USER,
+    password: conn.CLICKHOUSE_PASSWORD,
+    database: db,
+    requestTimeoutMs: 1_800_000,
+  });
+  const started = performance.now();
+  try {
+    await rollupUntilSettled(client, appId, { lagMs: 120_000, quietMs: 0, maxDelayMs: 0, chunkDays: 30 });
+  } finally {
+    await client.close();
+  }
+  return (performance.now() - started) / 1000;
 }
 
 /** Waits until no merge runs on `db` (or `timeoutMs` passes); returns the ms waited. */
@@ -182,6 +211,9 @@ export async function benchQuery(conn: Connection, o: QueryBenchOptions): Promis
     // cores with them (the later ones would not).
     const settledMs = await mergesSettled(conn, db, 600_000);
     process.stderr.write(`  background merges settled after ${(settledMs / 1000).toFixed(1)}s\n`);
+    // The exposure rollup sweeps the generated history, as `npm run rollup` would.
+    const rollupSeconds = await rollUp(conn, db, QUERY_APP);
+    process.stderr.write(`  exposure rollup swept the history in ${rollupSeconds.toFixed(1)}s\n`);
 
     const key = `bench_${randomBytes(18).toString('base64url')}`;
     const port = await freePort();
@@ -200,8 +232,8 @@ export async function benchQuery(conn: Connection, o: QueryBenchOptions): Promis
         API_KEYS_FILE: undefined,
         HTTP_PORT: String(port),
         LOG_LEVEL: 'warn',
-        // Exposure reads every push of the range at this scale (docs/insights.md): give it the
-        // time to answer, so the figure says how long it takes instead of only "504".
+        // A day the rollup does not answer reads every push of its window (docs/insights.md):
+        // give it the time to answer, so a figure says how long instead of only "504".
         QUERY_TIMEOUT_MS: '240000',
       },
       join(REPO_ROOT, 'artifacts', 'bench', 'logs', `${db}-query.log`),
@@ -213,7 +245,6 @@ export async function benchQuery(conn: Connection, o: QueryBenchOptions): Promis
     const base = `http://127.0.0.1:${port}/v1/apps`;
     const app = `${base}/${QUERY_APP}/optouts`;
     const year = 'period=last_year&channel=PUSH';
-    const slow = o.slowRequests ?? Math.min(o.requests, 5);
     const endpoints: { name: string; url: string; requests: number }[] = [
       { name: 'trend', url: `${app}/trend?${range}`, requests: o.requests },
       { name: 'trend last_year', url: `${app}/trend?${year}`, requests: o.requests },
@@ -228,11 +259,11 @@ export async function benchQuery(conn: Connection, o: QueryBenchOptions): Promis
       },
       { name: 'winback', url: `${app}/winback?${range}`, requests: o.requests },
       { name: 'winback last_year', url: `${app}/winback?${year}`, requests: o.requests },
-      { name: 'exposure', url: `${app}/exposure?${range}&window_days=7`, requests: slow },
-      { name: 'exposure last_year', url: `${app}/exposure?${year}&window_days=7`, requests: slow },
+      { name: 'exposure', url: `${app}/exposure?${range}&window_days=7`, requests: o.requests },
+      { name: 'exposure last_year', url: `${app}/exposure?${year}&window_days=7`, requests: o.requests },
     ];
     const figures: SectionResult['figures'] = [];
-    const details: Record<string, unknown> = { database: db, loadSeconds, settledMs };
+    const details: Record<string, unknown> = { database: db, loadSeconds, settledMs, rollupSeconds };
     const pushes = Math.round(o.users * (o.pushesPerUserDay ?? 1) * 37);
     const data = `${fmt(o.optOuts)} opt-outs over 30 days from ${fmt(o.users)} users, ${fmt(pushes)} pushes (facts and raw pushes generated in ClickHouse, not by ingest)`;
     for (const { name, url, requests } of endpoints) {

@@ -14,6 +14,7 @@ const LIVE_TRANSITIONS = `
          argMax(last_touch_campaign_id, version) AS last_touch_campaign_id,
          argMax(last_touch_at_ms, version) AS last_touch_at_ms,
          argMax(next_activity_at_ms, version) AS next_activity_at_ms,
+         argMax(next_opt_in_at_ms, version) AS next_opt_in_at_ms,
          argMax(is_deleted, version) AS is_deleted
   FROM consent_transitions
   GROUP BY app_id, channel, user_id, transition_id
@@ -31,6 +32,7 @@ interface Row {
   last_touch_campaign_id: string;
   last_touch_at_ms: string;
   next_activity_at_ms: string;
+  next_opt_in_at_ms: string;
 }
 
 const byKey = (
@@ -94,6 +96,7 @@ export async function readOptOutFacts(client: ClickHouseClient): Promise<OptOutF
           ? { campaign_id: r.last_touch_campaign_id, at_ms: Number(r.last_touch_at_ms) }
           : null,
         next_activity_at_ms: Number(r.next_activity_at_ms),
+        next_opt_in_at_ms: Number(r.next_opt_in_at_ms),
         touches: touches
           .filter((x) => x.transition_id === r.transition_id)
           .map(({ campaign_id, days_before, opens, clicks, dismisses, conversions, interactions }) => ({

@@ -10,6 +10,8 @@ import { shuffle, withDuplicates } from '../support/generate.ts';
 import { createTestPipeline, type TestPipeline } from '../support/pipeline.ts';
 import * as insights from '../support/reference/insights.ts';
 import * as reference from '../support/reference.ts';
+import { settleRollup } from '../support/rollup.ts';
+import { waitFor } from '../support/wait.ts';
 import { apiKeysJson, KEYS, OpenApiValidator, type RunningServer, startServer } from './harness.ts';
 import { APP, BURST_DAY, insightEvents, NOW } from './insights-data.ts';
 
@@ -42,6 +44,8 @@ describe('insights (SPEC 5.1) with pipeline-made facts', () => {
     await pipeline.produce(shuffle(withDuplicates(early, 5, 0.1), 6));
     await pipeline.startIngest();
     await pipeline.waitForCaughtUp(180_000);
+    // The exposure rollup sweeps what is there; the late slice then marks the days it changes.
+    await settleRollup(pipeline.database);
     await pipeline.produce(shuffle(withDuplicates([...late], 7, 0.2), 8));
     await pipeline.waitForCaughtUp(180_000);
     server = await startServer(
@@ -101,18 +105,43 @@ describe('insights (SPEC 5.1) with pipeline-made facts', () => {
     expect(reference.trend(early, utc, NOW)).not.toEqual(trend);
   });
 
+  async function exposureDays(): Promise<{ rollup: number; exact: number }> {
+    const text = await (await server.get('/metrics')).text();
+    const of = (source: string) =>
+      Number(
+        new RegExp(`query_exposure_days_total\\{[^}]*source="${source}"[^}]*\\} (\\d+)`).exec(text)?.[1],
+      );
+    return { rollup: of('rollup'), exact: of('exact') };
+  }
+
+  it('exposure stays exact while the rollup has not swept the late slice: its days come from the raw events', async () => {
+    const before = await exposureDays();
+    for (const r of [RANGES[0], RANGES[1]])
+      expect(await body('exposure', r, { window_days: '3', max_bucket: '5' })).toEqual(
+        insights.exposure(events, { ...params(r, 'PUSH'), windowDays: 3, maxBucket: 5 }, NOW),
+      );
+    const after = await exposureDays();
+    expect(after.exact).toBeGreaterThan(before.exact);
+    // Then the rollup sweeps again from the marks, and the days below come from its rows.
+    await settleRollup(pipeline.database);
+  });
+
   for (const r of RANGES) {
     const channels = r.period === 'custom' ? (['PUSH', 'EMAIL'] as const) : (['PUSH'] as const);
     for (const channel of channels) {
       const label = `${r.period} ${r.tz} ${channel}`;
 
-      it(`exposure (${label})`, async () => {
+      it(`exposure (${label}), from the rollup's rows`, async () => {
+        const before = await exposureDays();
         expect(await body('exposure', r, { channel })).toEqual(
           insights.exposure(events, params(r, channel), NOW),
         );
         expect(await body('exposure', r, { channel, window_days: '3', max_bucket: '5' })).toEqual(
           insights.exposure(events, { ...params(r, channel), windowDays: 3, maxBucket: 5 }, NOW),
         );
+        const after = await exposureDays();
+        expect(after.exact).toBe(before.exact);
+        expect(after.rollup).toBeGreaterThan(before.rollup);
       });
 
       it(`winback (${label})`, async () => {
@@ -147,4 +176,42 @@ describe('insights (SPEC 5.1) with pipeline-made facts', () => {
       insights.exposure(events, { ...params(ny, 'PUSH'), windowDays: 1, maxBucket: 1 }, NOW),
     );
   });
+
+  it('winback answers from the opt-outs own next opt-in: ingest wrote it on every opt-out', async () => {
+    // With no -1 left the fast path answers, and the comparisons above checked it.
+    expect(await unknownOptOuts()).toBe(0);
+    expect(await wonBackOptOuts()).toBeGreaterThan(0);
+  });
+
+  // Last: it rewrites the database. Rows of a release before next_opt_in_at_ms read -1;
+  // every won-back opt-out made one here, the answer must stay exact (the older
+  // computation answers) instead of counting them as not won back.
+  it('winback stays exact over opt-outs written before next_opt_in_at_ms (-1): it falls back', async () => {
+    const wonBack = await wonBackOptOuts();
+    await pipeline.clickhouse.command({
+      query: 'ALTER TABLE consent_transitions UPDATE next_opt_in_at_ms = -1 WHERE next_opt_in_at_ms > 0',
+    });
+    await waitFor(
+      async () =>
+        (await count(
+          'SELECT count() AS n FROM system.mutations WHERE database = currentDatabase() AND is_done = 0',
+        )) === 0,
+      'the mutation to finish',
+      60_000,
+    );
+    expect(await unknownOptOuts()).toBe(wonBack);
+    for (const r of RANGES)
+      for (const channel of ['PUSH', 'EMAIL'] as const)
+        expect(await body('winback', r, { channel }), `${r.period} ${r.tz} ${channel}`).toEqual(
+          insights.winback(events, params(r, channel), NOW),
+        );
+  });
+
+  async function count(query: string): Promise<number> {
+    const result = await pipeline.clickhouse.query({ query, format: 'JSONEachRow' });
+    return Number((await result.json<{ n: string }>())[0]?.n);
+  }
+  const liveOptOuts = "FROM consent_transitions FINAL WHERE is_deleted = 0 AND kind = 'OPT_OUT'";
+  const unknownOptOuts = () => count(`SELECT countIf(next_opt_in_at_ms < 0) AS n ${liveOptOuts}`);
+  const wonBackOptOuts = () => count(`SELECT countIf(next_opt_in_at_ms > 0) AS n ${liveOptOuts}`);
 });

@@ -287,6 +287,26 @@ describe('windows before an opt-out', () => {
     expect(optOutFacts([optOut, app('u', T)])[0]!.next_activity_at_ms).toBe(0);
   });
 
+  it('next opt-in: the first opt-in on the channel after t, if within 30 days (inclusive), else 0', () => {
+    const next = (events: InputEvent[]) => optOutFacts(events).map((f) => f.next_opt_in_at_ms);
+    expect(next([optOut])).toEqual([0]);
+    expect(next([optOut, consent('u', T + 30 * DAY_MS, IN, { id: 'i1' })])).toEqual([T + 30 * DAY_MS]);
+    expect(next([optOut, consent('u', T + 30 * DAY_MS + 1, IN, { id: 'i1' })])).toEqual([0]);
+    // The same millisecond after it in event_id order; before it, not.
+    expect(next([optOut, consent('u', T, IN, { id: 'p' })])).toEqual([T]);
+    expect(next([optOut, consent('u', T, IN, { id: 'a' })])).toEqual([0]);
+    // Not another channel's, another user's, or a repeat's.
+    expect(
+      next([
+        optOut,
+        consent('u', T + 1, IN, { id: 'e1', channel: 'EMAIL' }),
+        consent('v', T + 2, IN, { id: 'v1' }),
+        consent('u', T + 3, OUT, { id: 'r1' }),
+        consent('u', T + 4, IN, { id: 'i2' }),
+      ]),
+    ).toEqual([T + 4]);
+  });
+
   it('last touch: the latest interaction in [t - L, t); equal times go to the larger event_id', () => {
     const events = [
       optOut,

@@ -14,7 +14,9 @@ export type ColumnType =
   | 'UInt64'
   | 'Int64'
   | "DateTime('UTC')"
+  | 'Array(UInt16)'
   | 'Array(UInt32)'
+  | 'Array(Int64)'
   | 'Enum8'
   /** Written through a view (never inserted directly), read with minMerge. */
   | 'AggregateFunction(min, Int64)';
@@ -29,7 +31,9 @@ interface ValueOf {
   Int64: number;
   /** Epoch seconds. */
   "DateTime('UTC')": number;
+  'Array(UInt16)': readonly number[];
   'Array(UInt32)': readonly number[];
+  'Array(Int64)': readonly number[];
   /** The label. */
   Enum8: string;
   'AggregateFunction(min, Int64)': never;
@@ -91,6 +95,7 @@ export const TABLES = {
       col('last_touch_campaign_id', 'String'),
       col('last_touch_at_ms', 'Int64'),
       col('next_activity_at_ms', 'Int64'),
+      col('next_opt_in_at_ms', 'Int64'),
       col('version', 'UInt64'),
       col('is_deleted', 'UInt8'),
     ],
@@ -270,6 +275,73 @@ export const TABLES = {
       col('requested_at', "DateTime('UTC')"),
       col('updated_at_ms', 'Int64'),
       col('detail', 'String'),
+    ],
+  },
+  // The exposure rollup (0012, services/rollup): pushes by time, what may have
+  // changed behind it, and what it computed.
+  exposure_pushes: {
+    name: 'exposure_pushes',
+    columns: [
+      col('app_id', 'String'),
+      col('occurred_at_ms', 'Int64'),
+      col('user_id', 'String'),
+      col('event_id', 'String'),
+    ],
+    erasure: throughEvent,
+  },
+  exposure_marks: {
+    name: 'exposure_marks',
+    columns: [
+      col('app_id', 'String'),
+      col('user_id', 'String'),
+      col('kind', 'String'),
+      col('from_ms', 'Int64'),
+      col('to_ms', 'Int64'),
+      col('marked_at', "DateTime('UTC')"),
+    ],
+    erasure: all,
+  },
+  exposure_day_starts: {
+    name: 'exposure_day_starts',
+    columns: [
+      col('app_id', 'String'),
+      col('channel', 'String'),
+      col('minute_of_day', 'UInt16'),
+      col('day_start', "DateTime('UTC')"),
+      col('cells', 'Array(UInt16)'),
+      col('users', 'Array(UInt32)'),
+      col('version', 'UInt64'),
+    ],
+  },
+  exposure_optouts: {
+    name: 'exposure_optouts',
+    columns: [
+      col('app_id', 'String'),
+      col('channel', 'String'),
+      col('window_days', 'UInt8'),
+      col('optout_at', "DateTime('UTC')"),
+      col('transition_id', 'String'),
+      col('user_id', 'String'),
+      col('optout_at_ms', 'Int64'),
+      col('first_seen_ms', 'Int64'),
+      col('out_before', 'UInt8'),
+      col('flips', 'Array(Int64)'),
+      col('within', 'UInt32'),
+      col('recent', 'Array(UInt16)'),
+      col('band', 'Array(UInt16)'),
+      col('version', 'UInt64'),
+      col('is_deleted', 'UInt8'),
+    ],
+    erasure: all,
+  },
+  exposure_rollups: {
+    name: 'exposure_rollups',
+    columns: [
+      col('app_id', 'String'),
+      col('computed_from', "DateTime('UTC')"),
+      col('computed_through', "DateTime('UTC')"),
+      col('marks_through', "DateTime('UTC')"),
+      col('version', 'UInt64'),
     ],
   },
 } as const satisfies Record<string, TableSpec>;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { clusterStatements, isOnCluster, localTableOf, shardingKey, writeClusterOf } from './cluster.ts';
-import { loadMigrations } from './migrations.ts';
+import { addedColumn, loadMigrations } from './migrations.ts';
 
 const target = { cluster: 'optout', database: 'db' };
 
@@ -51,8 +51,24 @@ describe('clusterStatements', () => {
     expect(isOnCluster(insert)).toBe(false);
   });
 
+  it('adds a column to the local tables, then to the Distributed tables through the write cluster', () => {
+    const statements = clusterStatements(
+      `-- why
+       ALTER TABLE facts ADD COLUMN next_at Int64 DEFAULT -1 AFTER other -- a comment`,
+      target,
+    );
+    expect(statements).toEqual([
+      'ALTER TABLE `db`.`facts_local` ON CLUSTER `optout` ADD COLUMN next_at Int64 DEFAULT -1 AFTER other',
+      'ALTER TABLE `db`.`facts` ON CLUSTER `optout_writes` ADD COLUMN next_at Int64 DEFAULT -1 AFTER other',
+    ]);
+    expect(statements.map(addedColumn)).toEqual([
+      { table: 'facts_local', column: 'next_at' },
+      { table: 'facts', column: 'next_at' },
+    ]);
+  });
+
   it('refuses what it has no rule for, naming it', () => {
-    expect(() => clusterStatements('ALTER TABLE t ADD COLUMN c String', target)).toThrow(/no cluster rule/);
+    expect(() => clusterStatements('ALTER TABLE t DROP COLUMN c', target)).toThrow(/no cluster rule/);
     expect(() => clusterStatements('CREATE TABLE IF NOT EXISTS t (a String) ENGINE = Log', target)).toThrow(
       /no cluster rule for ENGINE = Log/,
     );

@@ -18,11 +18,13 @@
 //   and returns once all of them hold the rows (with the writer settings of
 //   client.ts). That is what lets ingest read its own writes back from any
 //   replica, and keeps a committed offset behind rows held by two servers.
+//   An ALTER of a Distributed table runs ON CLUSTER through it too: 18.16
+//   refuses to ALTER a table that is not replicated on the other (code 371).
 //
 // Only the statement kinds the migrations use are translated; any other is
 // refused with a message naming it, so a new kind gets its rule (and its test
 // in cluster.test.ts) before it can reach a cluster.
-import type { ClickHouseClient } from '@clickhouse/client';
+import type { ClickHouseClient, ClickHouseSettings } from '@clickhouse/client';
 import { clusterOf } from './client.ts';
 import { identifier, literal, sql } from './sql.ts';
 
@@ -52,6 +54,9 @@ const OWN_SHARDING_KEYS: Readonly<Record<string, string>> = {
   // One row per partition count: one shard holds it; read through the Distributed table.
   consent_index_builds: 'kafka_partitions',
   schema_migrations: 'version',
+  // The exposure rollup's aggregates: every version of a row on one shard (FINAL, argMax through Distributed).
+  exposure_day_starts: 'cityHash64(app_id, channel, day_start)',
+  exposure_rollups: 'cityHash64(app_id)',
 };
 const USER_KEY = 'cityHash64(app_id, user_id)';
 
@@ -140,6 +145,7 @@ const CREATE_VIEW =
   /^CREATE\s+MATERIALIZED\s+VIEW\s+IF\s+NOT\s+EXISTS\s+([A-Za-z_]\w*)\s+TO\s+([A-Za-z_]\w*)\s+AS\s+(SELECT\b[\s\S]*)$/i;
 const DROP_TABLE = /^DROP\s+TABLE\s+(?:IF\s+EXISTS\s+)?([A-Za-z_]\w*)$/i;
 const INSERT_SELECT = /^INSERT\s+INTO\s+[A-Za-z_]\w*[\s\S]*?\bSELECT\b/i;
+const ADD_COLUMN = /^ALTER\s+TABLE\s+([A-Za-z_]\w*)\s+(ADD\s+COLUMN\s[\s\S]*)$/i;
 
 function createTable(statement: string, match: RegExpExecArray, t: ClusterTarget): string[] {
   const table = match[1]!;
@@ -207,8 +213,24 @@ export function clusterStatements(statement: string, target: ClusterTarget): str
     );
   }
   if (INSERT_SELECT.test(text)) return [text];
+  const add = ADD_COLUMN.exec(text);
+  if (add) {
+    // The replicated tables first, then the Distributed table over them, whose
+    // reads must not name a column the local tables lack yet. 18.16 runs an
+    // ALTER ON CLUSTER of a replicated table on one replica of each shard
+    // (replication brings it to the other) and refuses, with code 371, one of
+    // a table that is not replicated on a cluster that replicates internally:
+    // the Distributed tables are altered through the write cluster
+    // (internal_replication=false), on every server.
+    const [, table, change] = add as unknown as [string, string, string];
+    const writes = { ...target, cluster: writeClusterOf(target.cluster) };
+    return [
+      `ALTER TABLE ${qualified(target, localTableOf(table))} ${ON(target)} ${change}`,
+      `ALTER TABLE ${qualified(target, table)} ${ON(writes)} ${change}`,
+    ];
+  }
   throw new Error(
-    `no cluster rule for this statement (CREATE TABLE / MATERIALIZED VIEW, INSERT ... SELECT and DROP TABLE have one): ${text.slice(0, 80)}`,
+    `no cluster rule for this statement (CREATE TABLE / MATERIALIZED VIEW, INSERT ... SELECT, DROP TABLE and ALTER TABLE ... ADD COLUMN have one): ${text.slice(0, 80)}`,
   );
 }
 
@@ -304,6 +326,32 @@ export async function reachServers(client: ClickHouseClient): Promise<ReachedSer
       await Promise.all(opened.map((o) => o.client.close()));
     },
   };
+}
+
+/**
+ * Runs each statement on one server (the first that answers) of every shard
+ * of the client's cluster: mutations and partition drops of the replicated
+ * local tables, which replicate them to the other replicas. Throws when a
+ * shard has no server answering; repeating the whole call is harmless.
+ */
+export async function commandOnEveryShard(
+  client: ClickHouseClient,
+  statements: readonly string[],
+  settings?: ClickHouseSettings,
+): Promise<void> {
+  const reached = await reachServers(client);
+  try {
+    const byShard = new Map(reached.servers.map((s) => [s.shard, s]));
+    if (byShard.size < reached.expected.shards)
+      throw new Error(
+        `only ${byShard.size} of ${reached.expected.shards} shards answer (CLICKHOUSE_REPLICA_URLS): waiting`,
+      );
+    for (const server of byShard.values())
+      for (const query of statements)
+        await server.client.command({ query, ...(settings ? { clickhouse_settings: settings } : {}) });
+  } finally {
+    await reached.close();
+  }
 }
 
 /**

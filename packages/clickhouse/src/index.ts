@@ -28,6 +28,7 @@ export {
   checkClusterLayout,
   clusterReplicas,
   clusterStatements,
+  commandOnEveryShard,
   localTableOf,
   ON_CLUSTER_SETTINGS,
   type ReachedServers,
@@ -48,6 +49,14 @@ export {
   READONLY,
   TIMEOUT_EXCEEDED,
 } from './errors.ts';
+export {
+  type PendingMarks,
+  pendingMarksOf,
+  pendingMarksSql,
+  type RollupStatus,
+  rollupStatusOf,
+  rollupStatusSql,
+} from './exposure-rollup.ts';
 export {
   checksumOf,
   createDatabase,

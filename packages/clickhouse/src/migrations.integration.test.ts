@@ -93,4 +93,28 @@ describe('migrate', () => {
     );
     expect((await migrate(client, { database, dir })).applied).toEqual(['0901_broken']);
   });
+
+  it('runs an ADD COLUMN again after a failure half-way (18.16 has no IF NOT EXISTS for it)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'migrations-'));
+    scratch.push(dir);
+    await cp(DEFAULT_MIGRATIONS_DIR, dir, { recursive: true });
+    const add = 'ALTER TABLE consent_transitions ADD COLUMN extra_ms Int64 DEFAULT -1;\n';
+    await writeFile(
+      join(dir, '0902_add_column.sql'),
+      `${add}CREATE TABLE nope2 (x NoSuchType) ENGINE = Memory;\n`,
+    );
+    await expect(migrate(client, { database, dir })).rejects.toThrow(/migration 0902_add_column failed/);
+    // The column was added before the failure; the fixed migration runs again from the top.
+    await writeFile(
+      join(dir, '0902_add_column.sql'),
+      `${add}CREATE TABLE IF NOT EXISTS nope2 (x UInt8) ENGINE = Memory;\n`,
+    );
+    expect((await migrate(client, { database, dir })).applied).toEqual(['0902_add_column']);
+    const described = await client.query({
+      query: sql`DESCRIBE TABLE ${identifier(database, 'consent_transitions')}`.text,
+      format: 'JSONEachRow',
+    });
+    const columns = (await described.json<{ name: string }>()).map((c) => c.name);
+    expect(columns.filter((c) => c === 'extra_ms')).toHaveLength(1);
+  });
 });

@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { checksumOf, loadMigrations, splitStatements } from './migrations.ts';
+import { addedColumn, checksumOf, loadMigrations, splitStatements } from './migrations.ts';
 
 describe('splitStatements', () => {
   it('splits on ; at line ends and drops comment lines', () => {
@@ -24,6 +24,22 @@ SELECT 'a;b'`;
 
   it('returns nothing for a file of comments', () => {
     expect(splitStatements('-- only\n\n-- comments;\n')).toEqual([]);
+  });
+});
+
+describe('addedColumn', () => {
+  it('finds the table and column of an ADD COLUMN, plain, qualified or ON CLUSTER', () => {
+    expect(addedColumn('ALTER TABLE t ADD COLUMN c Int64 DEFAULT -1')).toEqual({ table: 't', column: 'c' });
+    expect(addedColumn('alter table `db`.`t_local` ON CLUSTER `x` add column `c` Int64')).toEqual({
+      table: 't_local',
+      column: 'c',
+    });
+  });
+
+  it('is null for every other statement', () => {
+    expect(addedColumn('ALTER TABLE t DROP COLUMN c')).toBeNull();
+    expect(addedColumn('ALTER TABLE t DELETE WHERE 1')).toBeNull();
+    expect(addedColumn('CREATE TABLE IF NOT EXISTS t (c Int64) ENGINE = Memory')).toBeNull();
   });
 });
 

@@ -8,6 +8,11 @@
 // ClickHouse has no transactions or locks: two runners started at the same
 // moment may both apply a migration. The DDL is written `IF NOT EXISTS` so
 // that is harmless, and duplicate bookkeeping rows are tolerated on read.
+// `ALTER TABLE t ADD COLUMN c ...` has no IF NOT EXISTS on 18.16, so the
+// runner gives it one: the statement is skipped when the table has the column
+// already, and its failure is forgiven when the column is there afterwards (a
+// runner that raced this one added it). A migration that stopped half-way can
+// therefore run again, like the others.
 //
 // On a cluster (the client's CLICKHOUSE_CLUSTER, or `cluster`) every statement
 // runs in its cluster form (./cluster.ts): the same files, versions and
@@ -137,6 +142,33 @@ export async function dropDatabase(
   await databaseCommand(client, sql`DROP DATABASE IF EXISTS ${identifier(database)}`, cluster);
 }
 
+/**
+ * The table and column of an `ALTER TABLE [db.]t [ON CLUSTER c] ADD COLUMN col ...`
+ * (names plain or backquoted), or null for any other statement.
+ */
+export function addedColumn(statement: string): { table: string; column: string } | null {
+  const match =
+    /^\s*ALTER\s+TABLE\s+(?:`?[A-Za-z_]\w*`?\.)?`?([A-Za-z_]\w*)`?(?:\s+ON\s+CLUSTER\s+`?\w+`?)?\s+ADD\s+COLUMN\s+`?([A-Za-z_]\w*)`?\s/i.exec(
+      statement,
+    );
+  return match ? { table: match[1]!, column: match[2]! } : null;
+}
+
+/** Whether `database`.`table` has `column`, on the server the client talks to. */
+async function hasColumn(
+  client: ClickHouseClient,
+  database: string,
+  added: { table: string; column: string },
+): Promise<boolean> {
+  const result = await client.query({
+    query: sql`SELECT count() AS n FROM system.columns
+               WHERE database = ${database} AND table = ${added.table} AND name = ${added.column}`.text,
+    format: 'JSONEachRow',
+  });
+  const rows = await result.json<{ n: string }>();
+  return Number(rows[0]?.n ?? 0) > 0;
+}
+
 /** The statements that apply `statement` to the target: itself on a single server. */
 function forTarget(statement: string, target: ClusterTarget | undefined): string[] {
   return target ? clusterStatements(statement, target) : [statement];
@@ -210,8 +242,22 @@ export async function migrate(
     await client.command({ query: sql`USE ${identifier(database)}`.text, session_id });
     for (const statement of migration.statements) {
       try {
-        for (const query of forTarget(statement, target))
-          await client.command({ query, session_id, ...(settings ? { clickhouse_settings: settings } : {}) });
+        for (const query of forTarget(statement, target)) {
+          // ADD COLUMN, made re-runnable (see the top of this file). On a cluster
+          // each of its two statements (local and Distributed table) is checked
+          // on the server the client talks to; ON CLUSTER reaches the others.
+          const added = addedColumn(query);
+          if (added && (await hasColumn(client, database, added))) continue;
+          try {
+            await client.command({
+              query,
+              session_id,
+              ...(settings ? { clickhouse_settings: settings } : {}),
+            });
+          } catch (error) {
+            if (!added || !(await hasColumn(client, database, added))) throw error;
+          }
+        }
       } catch (error) {
         const message = error instanceof Error ? error.message : String(error);
         throw new MigrationError(`migration ${migration.name} failed: ${message.trim()}`, { cause: error });

@@ -42,10 +42,12 @@ const uint = (value: unknown, column: string): string => {
   if ((value as number) < 0) throw new RangeError(`${column}: negative value ${text}`);
   return text;
 };
-const uintArray = (value: unknown, column: string): string => {
-  if (!Array.isArray(value)) throw new TypeError(`${column}: expected an array`);
-  return `[${value.map((v) => uint(v, column)).join(',')}]`;
-};
+const arrayOf =
+  (element: (value: unknown, column: string) => string) =>
+  (value: unknown, column: string): string => {
+    if (!Array.isArray(value)) throw new TypeError(`${column}: expected an array`);
+    return `[${value.map((v) => element(v, column)).join(',')}]`;
+  };
 const viewOnly = (_value: unknown, column: string): string => {
   throw new TypeError(`${column}: written through its view, not inserted`);
 };
@@ -60,7 +62,9 @@ const FIELD: Record<ColumnType, (value: unknown, column: string) => string> = {
   UInt32: uint,
   UInt64: uint,
   "DateTime('UTC')": uint,
-  'Array(UInt32)': uintArray,
+  'Array(UInt16)': arrayOf(uint),
+  'Array(UInt32)': arrayOf(uint),
+  'Array(Int64)': arrayOf(int64),
   'AggregateFunction(min, Int64)': viewOnly,
 };
 

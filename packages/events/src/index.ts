@@ -16,6 +16,22 @@ export {
   eraseUserMessage,
   parseControl,
 } from './control.ts';
+export {
+  HISTOGRAM_LENGTH,
+  histogramIndex,
+  MARK_LATE_MS,
+  MARK_SLACK_MS,
+  MAX_PUSH_BUCKET,
+  type MarkKind,
+  OPTOUT_DAY_SPAN_MS,
+  type OptOutExposure,
+  optOutExposure,
+  optOutPushes,
+  PUSH_BUCKETS,
+  PUSHES_BEFORE_MS,
+  QUARTER_MS,
+  QUARTERS_PER_DAY,
+} from './exposure-layout.ts';
 export { type EventMessage, eventKey, type SendEventsOptions, sendEvents, toMessage } from './produce.ts';
 export {
   parseAvroSchema,
@@ -41,6 +57,14 @@ export {
   loadBundledSchemas,
   type ManifestEntry,
 } from './schemas.ts';
+export {
+  type ConsentRecord,
+  type ConsentStatus,
+  compareByTimeThenId,
+  type Transition,
+  type TransitionKind,
+  transitionsOf,
+} from './transitions.ts';
 export * from './types.ts';
 export {
   MAX_ID_LENGTH,

@@ -3,6 +3,7 @@
 import { type Logger, pino } from 'pino';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 
+export { type Probes, startProbeServer } from './probes.ts';
 export type { Logger };
 
 /** Header and field names that may carry secrets; pino replaces them with [redacted]. */

@@ -18,9 +18,8 @@ import {
   kafkaConnection,
   partitionCounts,
 } from '@optout/kafka';
-import { createLogger, createRegistry, type Logger } from '@optout/observability';
+import { createLogger, createRegistry, type Logger, startProbeServer } from '@optout/observability';
 import type { IngestConfig } from './config.ts';
-import { startHttp } from './http.ts';
 import { createIngestMetrics, registerStateGauges } from './metrics.ts';
 import { IngestPipeline } from './pipeline/pipeline.ts';
 import { PartitionCountChanged } from './pipeline/round.ts';
@@ -128,7 +127,7 @@ export async function startIngest(config: IngestConfig): Promise<IngestHandle> {
     checkPartitionCount,
   });
   registerStateGauges(registry, () => pipeline.stateStats());
-  const server: Server = await startHttp(config.HTTP_HOST, config.HTTP_PORT, registry, {
+  const server: Server = await startProbeServer(config.HTTP_HOST, config.HTTP_PORT, registry, {
     healthy: () => {
       const silentMs = Date.now() - pipeline.lastAliveAt;
       return { ok: !pipeline.crashed && silentMs < 60_000, detail: { loop_silent_ms: silentMs } };

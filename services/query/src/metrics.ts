@@ -24,6 +24,7 @@ export interface QueryMetrics {
   rejections: Counter<'reason'>;
   clickhouseRunning: Gauge;
   clickhouseQueued: Gauge;
+  exposureDays: Counter<'source'>;
 }
 
 export function createQueryMetrics(): QueryMetrics {
@@ -53,7 +54,14 @@ export function createQueryMetrics(): QueryMetrics {
     help: 'ClickHouse queries waiting for a slot (at most CLICKHOUSE_QUEUE_SIZE)',
     registers: [registry],
   });
-  return { registry, httpDuration, rejections, clickhouseRunning, clickhouseQueued };
+  const exposureDays = new Counter({
+    name: 'query_exposure_days_total',
+    help: "Days of exposure answers, by where they came from: the rollup's rows, or the raw events (exact, slow at scale)",
+    labelNames: ['source'] as const,
+    registers: [registry],
+  });
+  for (const source of ['rollup', 'exact']) exposureDays.inc({ source }, 0);
+  return { registry, httpDuration, rejections, clickhouseRunning, clickhouseQueued, exposureDays };
 }
 
 /** Counts one refusal; the reason is one of a fixed set. */

@@ -63,6 +63,7 @@ const demoShape = {
   TOPIC_PARTITIONS: positiveInt(4),
   QUERY_HTTP_PORT: port(8080),
   INGEST_HTTP_PORT: port(8081),
+  ROLLUP_HTTP_PORT: port(8082),
   LOG_LEVEL: z.string().default('info'),
 };
 
@@ -136,6 +137,7 @@ async function main(): Promise<number> {
   const apiKey = `demo_${randomBytes(24).toString('base64url')}`;
   const keySha = createHash('sha256').update(apiKey).digest('hex');
   let ingest: ServiceProcess | null = null;
+  let rollup: ServiceProcess | null = null;
   let query: ServiceProcess | null = null;
   if (scriptAvailable('ingest')) {
     ingest = startService(
@@ -154,6 +156,16 @@ async function main(): Promise<number> {
     say(
       `not available yet: the ingest service (${SCRIPT_ENTRIES.ingest} is missing): events go to Kafka but no facts are written`,
     );
+  }
+  if (scriptAvailable('rollup')) {
+    // The exposure rollup: without it the exposure chart is computed from the raw events (slower).
+    rollup = startService(
+      'rollup',
+      'rollup',
+      { ...baseEnv, HTTP_PORT: String(config.ROLLUP_HTTP_PORT) },
+      join(logDir, 'rollup.log'),
+    );
+    children.push(rollup);
   }
   if (scriptAvailable('query')) {
     query = startService(
@@ -176,6 +188,7 @@ async function main(): Promise<number> {
   }
   for (const [proc, httpPort] of [
     [ingest, config.INGEST_HTTP_PORT],
+    [rollup, config.ROLLUP_HTTP_PORT],
     [query, config.QUERY_HTTP_PORT],
   ] as const) {
     if (!proc) continue;

@@ -13,6 +13,7 @@ export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..
 export const SCRIPT_ENTRIES: Record<string, string> = {
   ingest: 'services/ingest/src/main.ts',
   query: 'services/query/src/main.ts',
+  rollup: 'services/rollup/src/main.ts',
   migrate: 'packages/clickhouse/src/cli.ts',
   topics: 'packages/kafka/src/cli.ts',
 };

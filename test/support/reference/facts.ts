@@ -195,6 +195,11 @@ export interface OptOutFact extends Transition {
   last_touch: { campaign_id: string; at_ms: number } | null;
   /** Earliest AppEvent with occurred_at in (t, t + 30 days], 0 if none (outcomes need X <= 30 only). */
   next_activity_at_ms: number;
+  /**
+   * The user's next opt-in on the channel after t, in (occurred_at, event_id) order
+   * (SPEC 5.1, won back), if at most 30 days after t (win-back needs d <= 30 only); else 0.
+   */
+  next_opt_in_at_ms: number;
   /** Sorted by campaign_id, then days_before. */
   touches: TouchRow[];
   /** Sorted by event_name, then days_before. */
@@ -204,9 +209,26 @@ export interface OptOutFact extends Transition {
 export function optOutFacts(input: Events): OptOutFact[] {
   const events = toEventSet(input);
   const facts: OptOutFact[] = [];
-  for (const t of transitions(events)) {
+  const all = transitions(events);
+  for (const t of all) {
     if (t.kind !== 'OPT_OUT') continue;
     const tMs = t.occurred_at_ms;
+
+    const optIn = all
+      .filter(
+        (o) =>
+          o.app_id === t.app_id &&
+          o.user_id === t.user_id &&
+          o.channel === t.channel &&
+          o.kind === 'OPT_IN' &&
+          (o.occurred_at_ms > tMs ||
+            (o.occurred_at_ms === tMs && compareStrings(o.transition_id, t.transition_id) > 0)),
+      )
+      .sort(
+        (a, b) => a.occurred_at_ms - b.occurred_at_ms || compareStrings(a.transition_id, b.transition_id),
+      )[0];
+    const next_opt_in_at_ms =
+      optIn && optIn.occurred_at_ms - tMs <= MAX_WINDOW_DAYS * DAY_MS ? optIn.occurred_at_ms : 0;
 
     const pushes_before: number[] = [];
     for (let d = 1; d <= MAX_WINDOW_DAYS; d++) pushes_before.push(pushesBefore(events, t, d));
@@ -266,6 +288,7 @@ export function optOutFacts(input: Events): OptOutFact[] {
       pushes_before,
       last_touch: touch ? { campaign_id: touch.campaign_id, at_ms: touch.occurred_at } : null,
       next_activity_at_ms,
+      next_opt_in_at_ms,
       touches: [...touchMap.values()].sort(
         (a, b) => compareStrings(a.campaign_id, b.campaign_id) || a.days_before - b.days_before,
       ),

@@ -27,6 +27,7 @@
 import {
   type ClickHouseClient,
   clusterOf,
+  commandOnEveryShard,
   identifier,
   join,
   localTableOf,
@@ -44,6 +45,9 @@ import type { PartitionState } from '../state/partition-state.ts';
 import type { DecodedControl } from './decode.ts';
 
 export type JobStatus = 'pending' | 'done' | 'failed';
+
+/** What an erasure's exposure mark covers: every instant (its views' "for ever", 2100-01-01). */
+const ERASED_UNTIL_MS = 4_102_444_800_000;
 
 export async function writeJobStatus(
   sink: ClickHouseSink,
@@ -88,20 +92,12 @@ function deletion(
  * ZooKeeper with its block numbers, so rows written after it survive it.
  */
 async function deleteOnEveryShard(sink: ClickHouseSink, deletions: SqlFragment[], heartbeat: Heartbeat) {
-  await sink.retrying('erasure_delete', heartbeat, async () => {
-    const reached = await reachServers(sink.client);
-    try {
-      const byShard = new Map(reached.servers.map((s) => [s.shard, s]));
-      if (byShard.size < reached.expected.shards)
-        throw new Error(
-          `only ${byShard.size} of ${reached.expected.shards} shards answer (CLICKHOUSE_REPLICA_URLS): erasure waits`,
-        );
-      for (const server of byShard.values())
-        for (const query of deletions) await server.client.command({ query: query.text });
-    } finally {
-      await reached.close();
-    }
-  });
+  await sink.retrying('erasure_delete', heartbeat, () =>
+    commandOnEveryShard(
+      sink.client,
+      deletions.map((d) => d.text),
+    ),
+  );
 }
 
 /** The rows of the user's events after τ that the deletions of derived tables removed. */
@@ -292,6 +288,13 @@ export class ErasureJobs {
       ? await unfinishedOnCluster(sink.client, tracked.job.job_id)
       : await unfinishedHere(sink.client, tracked.job.job_id);
     if (unfinished.length === 0) {
+      // The exposure rollup's rows counted the user: they are stale from the user's first event on
+      // (a mark written now, after every deletion is done; migration 0012, docs/insights.md).
+      await sink.command(
+        sql`INSERT INTO exposure_marks (app_id, user_id, kind, from_ms, to_ms)
+            VALUES (${tracked.job.app_id}, ${tracked.job.user_id}, 'erase', 0, ${ERASED_UNTIL_MS})`,
+        'erasure_mark',
+      );
       await writeJobStatus(sink, tracked.job, 'done');
       this.jobs.delete(tracked.job.job_id);
       metrics.erasures.inc({ status: 'done' });

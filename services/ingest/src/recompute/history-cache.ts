@@ -12,9 +12,8 @@
 // the round being written is durable.
 //
 // Bounded: at most `maxEvents` events per partition, least recently used first out.
-import type { Channel, EventKind } from '@optout/events';
+import { type Channel, type ConsentRecord, compareByTimeThenId, type EventKind } from '@optout/events';
 import type { AppActivity, Interaction } from '../optout/facts.ts';
-import { type ConsentRecord, compareByTimeThenId } from '../optout/transitions.ts';
 import type { AdmittedEvent } from '../state/affected.ts';
 import { eventIdHash, KIND_TAG, type UserHistory } from './read.ts';
 

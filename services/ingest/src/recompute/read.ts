@@ -8,9 +8,8 @@
 // months asked for. Rows are de-duplicated here by event_id (ReplacingMergeTree
 // collapses duplicates only when it merges).
 import { identifier, join, type SqlFragment, sql, TABLES } from '@optout/clickhouse';
-import type { Channel, EventKind } from '@optout/events';
+import { type Channel, type ConsentRecord, compareByTimeThenId, type EventKind } from '@optout/events';
 import type { AppActivity, Interaction, UserEvents } from '../optout/facts.ts';
-import { type ConsentRecord, compareByTimeThenId } from '../optout/transitions.ts';
 
 export interface UserRef {
   appId: string;

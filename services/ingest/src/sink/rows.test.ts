@@ -20,6 +20,7 @@ function optOut(facts: Partial<OptOutFacts>, version: number): TransitionRow {
       eventCounts: [],
       ...facts,
     },
+    nextOptInAt: 0,
     version,
   };
 }

@@ -222,6 +222,8 @@ export class FactRows {
       last_touch_campaign_id: facts?.lastTouch?.campaignId ?? '',
       last_touch_at_ms: facts?.lastTouch?.t ?? 0,
       next_activity_at_ms: facts?.nextActivityAt ?? 0,
+      // 0 on opt-ins and tombstones too: -1 is left to the rows of releases before the column.
+      next_opt_in_at_ms: row.nextOptInAt,
       version,
       is_deleted: row.kind === null ? 1 : 0,
     });

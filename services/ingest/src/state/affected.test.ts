@@ -56,6 +56,24 @@ describe('findWork', () => {
     expect(late.get('consentChange')).toBe(1); // a later change was known already
   });
 
+  it('a consent change also reads around the opt-out before it, when at most 30 days earlier', () => {
+    const optedOut = () => {
+      const state = new PartitionState(0);
+      state.index.add(HASH, T, 'PUSH', 'OPTED_OUT');
+      state.index.add(HASH, T + DAY_MS, 'PUSH', 'OPTED_OUT'); // a repeat: T stays the transition
+      return state;
+    };
+    const around = (state: PartitionState, e: AdmittedEvent) => findWork(state, [e]).users.get('a:u')!.around;
+    // An opt-in 20 days later may be the opt-out's next opt-in (the repeat's window is read anyway).
+    expect(around(optedOut(), consent('in', T + 20 * DAY_MS, 'OPTED_IN'))).toEqual([T + 20 * DAY_MS, T]);
+    // 31 days later it cannot change "won back within 30 days".
+    expect(around(optedOut(), consent('in', T + 31 * DAY_MS, 'OPTED_IN'))).toEqual([T + 31 * DAY_MS]);
+    // After an opt-in, nothing before it changes.
+    const state = optedOut();
+    state.index.add(HASH, T + 5 * DAY_MS, 'PUSH', 'OPTED_IN');
+    expect(around(state, consent('out', T + 6 * DAY_MS, 'OPTED_OUT'))).toEqual([T + 6 * DAY_MS]);
+  });
+
   it('a push changes the opt-outs within 30 days after it, and is late when it precedes one', () => {
     const state = new PartitionState(0);
     state.index.add(HASH, T, 'PUSH', 'OPTED_OUT');

@@ -1,7 +1,9 @@
 // Which users' facts a round's events can change, and around which times the
 // recompute should read their events (SPEC 3 windows, optout/facts.ts):
 //
-// - a consent change: the change itself and the next change on its channel;
+// - a consent change: the change itself, the next change on its channel, and
+//   the last transition before it there when that is an opt-out at most 30
+//   days earlier (its next opt-in may change: recompute/user-rows.ts);
 // - a push or interaction at e: the user's opt-outs at t in (e, e + 30d];
 // - an app event at e: the opt-outs at t in (e, e + 30d] (events before), and
 //   those at t in [e - 30d, e) whose first activity after t is later than e
@@ -78,8 +80,12 @@ export function findWork(state: PartitionState, events: readonly AdmittedEvent[]
       const work = workFor(users, ref);
       work.dirt.consentIds.add(event.event_id);
       work.around.push(at);
-      const next = index.nextOn(e.keyHash, e.input.event.channel as Channel, at);
+      const channel = e.input.event.channel as Channel;
+      const next = index.nextOn(e.keyHash, channel, at);
       if (next !== null) work.around.push(next);
+      // Read that opt-out's window too: it is rewritten with the change.
+      const before = index.lastTransitionOn(e.keyHash, channel, at);
+      if (before?.optedOut && at - before.t <= MAX_WINDOW_MS) work.around.push(before.t);
       if (consentLate.has(e)) countLate(e.topic);
       continue;
     }

@@ -31,6 +31,25 @@ describe('ConsentIndex', () => {
     expect(index.nextOn(1, 'SMS', 0)).toBeNull();
   });
 
+  it('finds the last transition on a channel before a time: the first of a run of equal statuses', () => {
+    const index = new ConsentIndex();
+    index.add(1, T, 'PUSH', 'OPTED_IN');
+    index.add(1, T + DAY_MS, 'PUSH', 'OPTED_OUT');
+    index.add(1, T + 2 * DAY_MS, 'EMAIL', 'OPTED_IN');
+    index.add(1, T + 3 * DAY_MS, 'PUSH', 'OPTED_OUT'); // a repeat: not a transition
+    index.add(1, T + 5 * DAY_MS, 'PUSH', 'OPTED_IN');
+    expect(index.lastTransitionOn(1, 'PUSH', T + 4 * DAY_MS)).toEqual({
+      t: T + DAY_MS,
+      channel: 'PUSH',
+      optedOut: true,
+    });
+    expect(index.lastTransitionOn(1, 'PUSH', T + 6 * DAY_MS)?.t).toBe(T + 5 * DAY_MS);
+    // Strictly before: the change at the time itself is not its own predecessor.
+    expect(index.lastTransitionOn(1, 'PUSH', T + DAY_MS)).toEqual({ t: T, channel: 'PUSH', optedOut: false });
+    expect(index.lastTransitionOn(1, 'PUSH', T)).toBeNull();
+    expect(index.lastTransitionOn(1, 'SMS', T * 2)).toBeNull();
+  });
+
   it('replaces what is known under a hash (after an erasure)', () => {
     const index = new ConsentIndex();
     index.add(3, T, 'PUSH', 'OPTED_OUT');

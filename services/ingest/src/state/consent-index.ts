@@ -100,6 +100,26 @@ export class ConsentIndex {
     return null;
   }
 
+  /**
+   * The last change on `channel` strictly before t whose status differs from
+   * the change before it (a transition, as far as the index can tell: ties
+   * on a millisecond are ordered by status here, by event_id in the facts).
+   */
+  lastTransitionOn(keyHash: number, channel: Channel, t: number): IndexedChange | null {
+    const wanted = CHANNEL_CODE.get(channel)!;
+    let last: IndexedChange | null = null;
+    let previous: boolean | null = null;
+    for (const code of this.codes(keyHash)) {
+      const at = timeOf(code);
+      if (at >= t) break;
+      if (channelOf(code) !== wanted) continue;
+      const optedOut = isOptOut(code);
+      if (optedOut !== previous) last = { t: at, channel, optedOut };
+      previous = optedOut;
+    }
+    return last;
+  }
+
   /** Whether a change on `channel` later than t is known: the arriving one is out of order. */
   hasLaterOn(keyHash: number, channel: Channel, t: number): boolean {
     return this.nextOn(keyHash, channel, t) !== null;

@@ -1,29 +1,26 @@
 // exposure: the opt-out rate by recent push volume over user-days at risk
-// (SPEC 5.1; the design and its cost are in docs/insights.md).
+// (SPEC 5.1; docs/insights.md "Exposure").
 //
-// A user-day at risk is (user, day D of the range) with the user known before
-// D's first instant s(D) and not opted out at s(D); its `pushes` k are the
-// user's pushes in [s(D) - W days, s(D)). Every such condition turns into a
-// run of consecutive days once written in day indexes (days.ts):
-//
-//   a push at p counts on the days D with p < s(D) <= p + W days,
-//     i.e. dayIndex(p) + 1 .. dayIndex(p + W days);
-//   a transition at t with the next one at t' decides the status on the days
-//     D with t < s(D) <= t', i.e. dayIndex(t) + 1 .. dayIndex(t');
-//   a user first seen at f is known on the days dayIndex(f) + 1 .. .
-//
-// So each user's days are a sum of +1/-1 steps: sumMap merges the steps of a
-// user by day, arrayCumSum turns them into (k, opted out, known) per run of
-// days, and the runs are summed into buckets of k. Users with no push in a
-// window have k = 0 there and leave no step: their user-days come from the
-// difference (known users) - (opted-out users) - (users with k >= 1), where
-// "known" counts every user of user_first_seen (the pre-aggregated part: one
-// min state per user). Opt-outs are points on their day, counted when the
-// user was known and at risk at its start.
-import { type SqlFragment, sql } from '@optout/clickhouse';
-import { num, type Warehouse } from '../warehouse.ts';
-import { dayCount, dayIndex, storable } from './days.ts';
-import { DAY_MS, type FactScope, liveOptOuts, liveTransitions, rawEvents } from './scope.ts';
+// Each day of the range is answered from the rollup's rows (./exposure-rollup.ts)
+// when they are known to be current for it, and exactly from the raw events
+// otherwise (./exposure-exact.ts). The rows are current for a day when:
+// - the rollup has swept its first instant (computed_through), and that
+//   instant and the day's end are quarter hours at most 48 hours apart (every
+//   day of today's zones; the rows of an opt-out serve any day start up to 48
+//   hours before it);
+// - no mark the rollup has not taken into account yet (a late event: marked_at
+//   at or after marks_through) covers the day.
+// The opt-outs of the day after computed_through (the day of the present,
+// minutes of it) are computed here from their users' raw events, the way the
+// rollup computes its rows. Days the rows cannot answer, contiguous ones
+// together, go to the exact query: slow at scale, but exact.
+import { OPTOUT_DAY_SPAN_MS, QUARTER_MS } from '@optout/events';
+import { addDays, type ResolvedRange, startOfLocalDay } from '../periods.ts';
+import type { Warehouse } from '../warehouse.ts';
+import { dayCount } from './days.ts';
+import { type ExposureCounts, emptyCounts, exactExposure } from './exposure-exact.ts';
+import { type Day, type RollupRead, readRollup, TAIL_USERS_LIMIT, tailOptOuts } from './exposure-rollup.ts';
+import type { FactScope } from './scope.ts';
 
 export interface ExposureBucket {
   pushes: string;
@@ -37,132 +34,67 @@ export interface ExposureResult {
   buckets: ExposureBucket[];
 }
 
-// Transitions before the range decide who is opted out at its start, however
-// old: they are read from here on (2000 is where the validator's range starts).
-const HISTORY_START = new Date(Date.UTC(2000, 0, 1));
+/** How many days of the range each source answered (for the query_exposure_days_total metric). */
+export interface ExposureSources {
+  rollup: number;
+  exact: number;
+}
 
-const clampDay = (day: SqlFragment, days: number) => sql`greatest(0, least(${days}, ${day}))`;
+/** The days of the range with their first instants (local midnights, as the range's own start and end). */
+export function daysOf(range: ResolvedRange): Day[] {
+  const n = dayCount(range);
+  const starts = Array.from({ length: n + 1 }, (_, i) =>
+    i === 0
+      ? range.start.getTime()
+      : i === n
+        ? range.end.getTime()
+        : startOfLocalDay(addDays(range.from, i), range.zone).getTime(),
+  );
+  return Array.from({ length: n }, (_, i) => ({ index: i, start: starts[i]!, end: starts[i + 1]! }));
+}
 
-// Every branch of the UNION ALL gives its step arrays the same types.
-const keysOf = (keys: SqlFragment) => sql`CAST(${keys} AS Array(Int32))`;
-const stepsOf = (steps: SqlFragment) => sql`CAST(${steps} AS Array(Int64))`;
+/** Whether the rollup's rows answer `day` (see the top of this file). */
+function answeredByRollup(read: RollupRead, day: Day): boolean {
+  const { status, pending } = read;
+  if (!status) return false;
+  const through = status.computedThrough * QUARTER_MS;
+  if (day.start % QUARTER_MS !== 0 || day.end % QUARTER_MS !== 0) return false;
+  if (day.end - day.start > OPTOUT_DAY_SPAN_MS || day.start > through) return false;
+  if (day.start > status.computedFrom * QUARTER_MS && !read.userDays.has(day.start)) return false;
+  if (read.unsure.has(day.index)) return false;
+  if (pending.count > 0 && pending.fromMs < Math.min(day.end, through) && pending.toMs >= day.start)
+    return false;
+  // The opt-outs after computed_through are computed from their users' events: not too many of them.
+  return day.end <= through || read.tailUsers.length <= TAIL_USERS_LIMIT;
+}
 
-/** Steps of the pushes: +1 on the first day a push counts, -1 after its last. */
-function pushSteps(scope: FactScope, windowDays: number): SqlFragment {
-  const { range } = scope;
-  const days = dayCount(range);
-  const windowMs = windowDays * DAY_MS;
-  const pushes = rawEvents('raw_push', sql`user_id, occurred_at_ms`, scope.appId, {
-    start: storable(range.start.getTime() - windowMs),
-    end: range.end,
+/** Runs of consecutive days, as ranges the exact query takes. */
+function runsOf(range: ResolvedRange, days: readonly Day[]): ResolvedRange[] {
+  const runs: ResolvedRange[] = [];
+  let first: Day | null = null;
+  days.forEach((day, i) => {
+    first ??= day;
+    const next = days[i + 1];
+    if (next && next.index === day.index + 1) return;
+    runs.push({
+      ...range,
+      from: addDays(range.from, first.index),
+      to: addDays(range.from, day.index),
+      start: new Date(first.start),
+      end: new Date(day.end),
+    });
+    first = null;
   });
-  const first = clampDay(sql`${dayIndex(sql`occurred_at_ms`, range)} + 1`, days);
-  const after = clampDay(sql`${dayIndex(sql`occurred_at_ms + ${windowMs}`, range)} + 1`, days);
-  return sql`
-    SELECT cityHash64(user_id) AS uid, ${keysOf(sql`[${first}, ${after}]`)} AS keys,
-      ${stepsOf(sql`[1, -1]`)} AS dk, ${stepsOf(sql`[0, 0]`)} AS dout, ${stepsOf(sql`[0, 0]`)} AS dknown,
-      ${stepsOf(sql`[0, 0]`)} AS dq
-    FROM (${pushes})`;
+  return runs;
 }
 
-/**
- * Steps of the opted-out runs (a live opt-out until the user's next transition)
- * and the opt-out points of the range, from every live transition before the
- * range's end, ordered per user by (t, transition_id) like the definition.
- */
-function consentSteps(scope: FactScope): SqlFragment {
-  const { range } = scope;
-  const days = dayCount(range);
-  const live = liveTransitions({
-    appId: scope.appId,
-    channel: scope.channel,
-    range: { start: HISTORY_START, end: range.end },
-    kinds: 'all',
-    columns: ['occurred_at_ms'],
+function add(into: ExposureCounts, counts: ExposureCounts): void {
+  counts.userDays.forEach((n, b) => {
+    into.userDays[b]! += n;
   });
-  const startMs = range.start.getTime();
-  const endMs = range.end.getTime();
-  const from = clampDay(sql`${dayIndex(sql`t`, range)} + 1`, days);
-  const until = sql`if(next < 0, ${days}, ${clampDay(sql`${dayIndex(sql`next`, range)} + 1`, days)})`;
-  const isOut = sql`kind = 'OPT_OUT'`;
-  const opens = sql`${isOut} AND ${from} < ${until}`;
-  const point = sql`${isOut} AND t >= ${startMs} AND t < ${endMs}`;
-  return sql`
-    SELECT uid, ${keysOf(sql`[${from}, ${until}, if(${point}, ${dayIndex(sql`t`, range)}, 0)]`)} AS keys,
-      ${stepsOf(sql`[0, 0, 0]`)} AS dk, ${stepsOf(sql`if(${opens}, [1, -1, 0], [0, 0, 0])`)} AS dout,
-      ${stepsOf(sql`[0, 0, 0]`)} AS dknown, ${stepsOf(sql`[0, 0, if(${point}, 1, 0)]`)} AS dq
-    FROM (
-      SELECT uid, t, next, kind
-      FROM (
-        SELECT uid, arrayMap(x -> x.1, ordered) AS times, arrayMap(x -> x.3, ordered) AS kinds,
-          arrayMap(i -> if(i < length(times), times[i + 1], -1), arrayEnumerate(times)) AS nexts
-        FROM (
-          SELECT cityHash64(user_id) AS uid,
-            arraySort(groupArray(tuple(occurred_at_ms, transition_id, kind))) AS ordered
-          FROM (${live})
-          GROUP BY uid
-        )
-      )
-      ARRAY JOIN times AS t, nexts AS next, kinds AS kind
-    )`;
-}
-
-/** Known from the day after the user's first event: only needed for the opt-out points. */
-function knownSteps(scope: FactScope): SqlFragment {
-  const days = dayCount(scope.range);
-  const optedOut = sql`SELECT user_id FROM (${liveOptOuts(scope)})`;
-  return sql`
-    SELECT cityHash64(user_id) AS uid,
-      ${keysOf(sql`[${clampDay(sql`${dayIndex(sql`first_seen`, scope.range)} + 1`, days)}]`)} AS keys,
-      ${stepsOf(sql`[0]`)} AS dk, ${stepsOf(sql`[0]`)} AS dout, ${stepsOf(sql`[1]`)} AS dknown,
-      ${stepsOf(sql`[0]`)} AS dq
-    FROM (
-      SELECT user_id, finalizeAggregation(first_seen_ms) AS first_seen
-      FROM user_first_seen FINAL
-      -- The key columns are the same for every state of a user: safe beside FINAL.
-      WHERE app_id = ${scope.appId} AND user_id IN (${optedOut})
-    )`;
-}
-
-/**
- * Per bucket of k (capped at maxBucket): user-days at risk with k >= 1, the
- * opt-outs at risk, and (for the difference) the opted-out user-days. A run
- * starts at each step key and lasts to the next key (the last one to the end).
- */
-function runsSql(scope: FactScope, windowDays: number, maxBucket: number): SqlFragment {
-  const days = dayCount(scope.range);
-  return sql`
-    SELECT least(k, ${maxBucket}) AS bucket,
-      sumIf(len, outs = 0 AND k > 0) AS pushed_days,
-      sumIf(q, outs = 0 AND known > 0) AS opt_outs,
-      sumIf(len, outs > 0) AS opted_out_days
-    FROM (
-      SELECT m.1 AS keys, arrayCumSum(m.2) AS ks, arrayCumSum(m.3) AS os, arrayCumSum(m.4) AS kn, m.5 AS qs,
-        arrayMap(i -> if(i < length(keys), keys[i + 1], ${days}) - keys[i], arrayEnumerate(keys)) AS lens
-      FROM (
-        SELECT uid, sumMap(keys, dk, dout, dknown, dq) AS m
-        FROM (
-          ${pushSteps(scope, windowDays)}
-          UNION ALL ${consentSteps(scope)}
-          UNION ALL ${knownSteps(scope)}
-        )
-        GROUP BY uid
-      )
-    )
-    ARRAY JOIN ks AS k, os AS outs, kn AS known, qs AS q, lens AS len
-    GROUP BY bucket`;
-}
-
-/** User-days of known users: each user counts the days of the range after their first event's day. */
-function knownDaysSql(scope: FactScope): SqlFragment {
-  const days = dayCount(scope.range);
-  return sql`
-    SELECT sum(${days} - ${clampDay(sql`${dayIndex(sql`first_seen`, scope.range)} + 1`, days)}) AS known_days
-    FROM (
-      SELECT finalizeAggregation(first_seen_ms) AS first_seen
-      FROM user_first_seen FINAL
-      WHERE app_id = ${scope.appId}
-    )`;
+  counts.optOuts.forEach((n, b) => {
+    into.optOuts[b]! += n;
+  });
 }
 
 const rate = (optOuts: number, userDays: number) => (userDays === 0 ? null : optOuts / userDays);
@@ -173,28 +105,43 @@ export async function exposure(
   windowDays: number,
   maxBucket: number,
   timeoutMs: number,
-): Promise<ExposureResult> {
-  const [runs, known] = await Promise.all([
-    warehouse.rows(runsSql(scope, windowDays, maxBucket), { timeoutMs, label: 'exposure_runs' }),
-    warehouse.rows(knownDaysSql(scope), { timeoutMs, label: 'exposure_known' }),
-  ]);
-  const buckets: ExposureBucket[] = Array.from({ length: maxBucket + 1 }, (_, i) => ({
-    pushes: i < maxBucket ? String(i) : `${maxBucket}+`,
-    user_days: 0,
-    opt_outs: 0,
-    rate: null,
-  }));
-  let optedOutDays = 0;
-  for (const row of runs) {
-    const bucket = buckets[num(row.bucket)]!;
-    bucket.user_days += num(row.pushed_days);
-    bucket.opt_outs += num(row.opt_outs);
-    optedOutDays += num(row.opted_out_days);
+): Promise<{ result: ExposureResult; sources: ExposureSources }> {
+  const days = daysOf(scope.range);
+  const read = await readRollup(warehouse, scope, days, windowDays, maxBucket, timeoutMs);
+  const counts = emptyCounts(maxBucket);
+  const exact: Day[] = [];
+  const work: Promise<ExposureCounts>[] = [];
+  for (const day of days) {
+    if (!answeredByRollup(read, day)) {
+      exact.push(day);
+      continue;
+    }
+    const userDays = read.userDays.get(day.start);
+    if (userDays) add(counts, { userDays, optOuts: [] });
+    const optOuts = read.optOuts.get(day.index);
+    if (optOuts) add(counts, { userDays: [], optOuts });
+    const through = read.status!.computedThrough * QUARTER_MS;
+    if (day.end > through)
+      work.push(
+        tailOptOuts(warehouse, scope, read.tailUsers, through, day, windowDays, maxBucket, timeoutMs).then(
+          (optOuts) => ({ userDays: [], optOuts }),
+        ),
+      );
   }
-  const atRiskDays = (known[0] ? num(known[0].known_days) : 0) - optedOutDays;
-  const pushedDays = buckets.reduce((sum, b) => sum + b.user_days, 0);
-  buckets[0]!.user_days = atRiskDays - pushedDays;
-  for (const b of buckets) b.rate = rate(b.opt_outs, b.user_days);
+  for (const run of runsOf(scope.range, exact))
+    work.push(exactExposure(warehouse, { ...scope, range: run }, windowDays, maxBucket, timeoutMs));
+  for (const part of await Promise.all(work)) add(counts, part);
+
+  const buckets: ExposureBucket[] = counts.userDays.map((userDays, i) => ({
+    pushes: i < maxBucket ? String(i) : `${maxBucket}+`,
+    user_days: userDays,
+    opt_outs: counts.optOuts[i]!,
+    rate: rate(counts.optOuts[i]!, userDays),
+  }));
+  const userDays = buckets.reduce((sum, b) => sum + b.user_days, 0);
   const optOuts = buckets.reduce((sum, b) => sum + b.opt_outs, 0);
-  return { totals: { user_days: atRiskDays, opt_outs: optOuts, rate: rate(optOuts, atRiskDays) }, buckets };
+  return {
+    result: { totals: { user_days: userDays, opt_outs: optOuts, rate: rate(optOuts, userDays) }, buckets },
+    sources: { rollup: days.length - exact.length, exact: exact.length },
+  };
 }

@@ -151,6 +151,7 @@ const TRANSITION_COLUMNS = [
   'last_touch_campaign_id',
   'last_touch_at_ms',
   'next_activity_at_ms',
+  'next_opt_in_at_ms',
 ] as const;
 
 export type TransitionColumn = (typeof TRANSITION_COLUMNS)[number];

@@ -178,7 +178,15 @@ export function registerOptOutRoutes(app: FastifyInstance, context: AppContext):
     },
     async (request: AppRequest) => {
       const { appId, params, scope } = prepare(context, request, 'exposure');
-      const result = await exposure(context.warehouse, scope, params.window_days, params.max_bucket, timeout);
+      const { result, sources } = await exposure(
+        context.warehouse,
+        scope,
+        params.window_days,
+        params.max_bucket,
+        timeout,
+      );
+      context.metrics.exposureDays.inc({ source: 'rollup' }, sources.rollup);
+      context.metrics.exposureDays.inc({ source: 'exact' }, sources.exact);
       return {
         ...envelope(appId, params.range, scope.channel),
         window_days: params.window_days,

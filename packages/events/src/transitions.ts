@@ -1,5 +1,5 @@
-// The definition of an opt-out (SPEC 3), in one place: the pipeline and its unit
-// tests import it. An opt-out is a ConsentChange to OPTED_OUT on a channel where
+// The definition of an opt-out (SPEC 3), in one place: ingest (the facts) and the
+// rollup (exposure) import it. An opt-out is a ConsentChange to OPTED_OUT on a channel where
 // the user's previous known status (by occurred_at) was not OPTED_OUT; an opt-in
 // is the mirror image. "Unknown" counts as neither.
 //

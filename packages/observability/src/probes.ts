@@ -1,16 +1,21 @@
-// /healthz, /readyz and /metrics of the ingest service, on node:http (three
-// routes do not need a framework).
+// /healthz, /readyz and /metrics of a service without an HTTP API of its own
+// (ingest, rollup), on node:http: three routes do not need a framework.
 import { createServer, type Server } from 'node:http';
 import type { Registry } from 'prom-client';
 
 export interface Probes {
   /** The loop is alive: it fetched, heartbeated or retried recently. */
   healthy: () => { ok: boolean; detail: Record<string, unknown> };
-  /** Dependencies reachable and the consumer joined its group. */
+  /** Dependencies reachable (and, for ingest, the consumer joined its group). */
   ready: () => Promise<{ ok: boolean; detail: Record<string, unknown> }>;
 }
 
-export function startHttp(host: string, port: number, registry: Registry, probes: Probes): Promise<Server> {
+export function startProbeServer(
+  host: string,
+  port: number,
+  registry: Registry,
+  probes: Probes,
+): Promise<Server> {
   const server = createServer(async (req, res) => {
     const send = (status: number, body: unknown, type = 'application/json') => {
       res.writeHead(status, { 'content-type': type });

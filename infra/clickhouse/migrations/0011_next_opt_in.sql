@@ -1,0 +1,15 @@
+-- Win-back (SPEC 5.1) without grouping every transition per user at query time:
+-- each opt-out row carries the time of the user's next opt-in on its channel
+-- when it is at most 30 days after t (the longest win-back window), else 0.
+-- Ingest keeps it exact like every other fact (docs/design.md, "Versions"):
+-- an arriving consent change rewrites the last transition before it.
+--
+-- -1 (the default) marks rows written before this column existed: by a
+-- release without it, or before this migration ran. The query service falls
+-- back to computing the next opt-in itself when any opt-out it needs has -1
+-- (services/query/src/queries/winback.ts); a replay rewrites them
+-- (docs/operations.md, "Upgrading"). Opt-ins and tombstones get 0.
+--
+-- 18.16 has no ADD COLUMN IF NOT EXISTS: the migration runner skips an
+-- ADD COLUMN whose column the table has already (packages/clickhouse/src/migrations.ts).
+ALTER TABLE consent_transitions ADD COLUMN next_opt_in_at_ms Int64 DEFAULT -1 AFTER next_activity_at_ms;
