@@ -12,7 +12,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apiKeysJson, KEYS, type RunningServer, startServer } from '../query/harness.ts';
 import { generateEvents } from '../support/generate.ts';
 import { createTestPipeline, type TestPipeline } from '../support/pipeline.ts';
-import { optOutFacts, transitions } from '../support/reference.ts';
+import { exposure, optOutFacts, resolveRange, transitions } from '../support/reference.ts';
+import { settleRollup } from '../support/rollup.ts';
 import { waitFor } from '../support/wait.ts';
 import { readOptOutFacts, readTransitions } from './facts.ts';
 
@@ -66,6 +67,8 @@ describe('erasure', () => {
     await p.produce(events);
     await p.startIngest();
     await p.waitForCaughtUp();
+    // The exposure rollup has rows of every user, the victim's among them.
+    await settleRollup(p.database);
     // A user with at least one opt-out, in an app the test key grants.
     const optOut = transitions(events).find(
       (t) => t.kind === 'OPT_OUT' && t.app_id === 'app-1' && t.channel === 'PUSH',
@@ -87,6 +90,7 @@ describe('erasure', () => {
     expect(before.consent_transitions).toBeGreaterThan(0);
     expect(before.raw_consent).toBeGreaterThan(0);
     expect(before.consent_index).toBeGreaterThan(0);
+    expect(before.exposure_optouts).toBeGreaterThan(0);
     expect(await exportText()).toContain(`"user_id":${JSON.stringify(victim.user)}`);
 
     const denied = await fetch(
@@ -110,6 +114,20 @@ describe('erasure', () => {
     expect(await exportText()).not.toContain(`"user_id":${JSON.stringify(victim.user)}`);
     const rest = events.filter((e) => !ofVictim(e));
     expect(await readTransitions(p.clickhouse)).toEqual(transitions(rest));
+
+    // The rollup takes the erasure's mark into account: it sweeps again without the user,
+    // and stores nothing of theirs again, whatever it read while the deletion ran.
+    await settleRollup(p.database);
+    for (const [table, n] of Object.entries(await rowsOfUser(p, victim.app, victim.user)))
+      expect(n, table).toBe(0);
+    const answer = await server.get(
+      `/v1/apps/${victim.app}/optouts/exposure?period=last_month&window_days=7`,
+      KEYS.admin,
+    );
+    const range = resolveRange({ period: 'last_month', tz: 'UTC' }, now);
+    expect(await answer.json()).toEqual(
+      exposure(rest, { appId: victim.app, channel: 'PUSH', range, windowDays: 7 }, now),
+    );
   });
 
   it('stays erased when the old events are redelivered and the topics replayed from the start', async () => {

@@ -99,8 +99,9 @@ export interface Delivery {
 export async function load(delivery: Delivery): Promise<TestPipeline> {
   const p = await createTestPipeline({ partitions: 3, prefix: 'hist' });
   const { phases } = delivery;
-  // The exposure rollup sweeps while the events arrive (one step per pass: 400 days a step).
-  const rollup = rollupAlongside(p.database, { chunkDays: 400 });
+  // The exposure rollup sweeps while the events arrive (one step per pass: 400 days a step),
+  // sweeping again once marks stop coming for 2 s, as it would in production after 30 s.
+  const rollup = rollupAlongside(p.database, { chunkDays: 400, quietMs: 2000, maxDelayMs: 20_000 });
   if (!delivery.faults) {
     await p.startIngest();
     for (const phase of phases) await p.produce(phase);

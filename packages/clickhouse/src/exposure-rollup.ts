@@ -14,6 +14,8 @@ import { dateTimeLiteral, type SqlFragment, sql } from './sql.ts';
 export interface PendingMarks {
   /** Marks that may have changed something. */
   count: number;
+  /** Of which erasures (their users are in the ledger, erased_users). */
+  erasures: number;
   /** The hull of what they cover: instants in (fromMs, toMs]. */
   fromMs: number;
   toMs: number;
@@ -32,7 +34,7 @@ export function pendingMarksSql(appId: string, from: Date | SqlFragment, to?: Da
     to ? sql` AND marked_at < ${dateTimeLiteral(to)}` : sql``
   }`;
   return sql`
-    SELECT count() AS count, min(from_ms) AS covers_from, max(to_ms) AS covers_to,
+    SELECT count() AS count, countIf(kind = 'erase') AS erasures, min(from_ms) AS covers_from, max(to_ms) AS covers_to,
            toUnixTimestamp(min(marked_at)) AS first_marked, toUnixTimestamp(max(marked_at)) AS last_marked
     FROM (
       SELECT kind, user_id, from_ms, to_ms, marked_at FROM exposure_marks WHERE ${when}
@@ -51,6 +53,7 @@ export function pendingMarksOf(row: Record<string, unknown> | undefined): Pendin
   if (count === 0)
     return {
       count: 0,
+      erasures: 0,
       fromMs: Number.POSITIVE_INFINITY,
       toMs: Number.NEGATIVE_INFINITY,
       firstMarkedAt: 0,
@@ -58,6 +61,7 @@ export function pendingMarksOf(row: Record<string, unknown> | undefined): Pendin
     };
   return {
     count,
+    erasures: Number(row!.erasures),
     fromMs: Number(row!.covers_from),
     toMs: Number(row!.covers_to),
     firstMarkedAt: Number(row!.first_marked),

@@ -2,9 +2,9 @@
 //
 // - erasures: a step reads the raw tables while an erasure may be deleting
 //   from them, so it can write an opt-out row of the erased user after
-//   erasure's own deletion of this table ran. Once the erasure's mark is taken
-//   into account, the user's rows up to τ are deleted again (SPEC 6: erased
-//   stays erased, stored nowhere);
+//   erasure's own deletion of this table ran. When a step takes an erasure's
+//   mark into account, the rows up to τ of the users erased lately are
+//   deleted again (SPEC 6: erased stays erased, stored nowhere);
 // - marks: once every app's marks_through is past them, a day's marks are
 //   never read again; its partition is dropped a day later.
 //
@@ -17,6 +17,7 @@ import {
   commandOnEveryShard,
   dateTimeLiteral,
   identifier,
+  join,
   localTableOf,
   type SqlFragment,
   sql,
@@ -41,30 +42,30 @@ async function rows<T>(client: ClickHouseClient, query: SqlFragment): Promise<T[
   return result.json<T>();
 }
 
-/** Deletes the opt-out rows up to τ of the users whose erasure marks have marked_at in [from, to) (epoch s). */
-export async function purgeErased(
-  client: ClickHouseClient,
-  appId: string,
-  from: number,
-  to: number,
-): Promise<number> {
+/**
+ * Deletes the opt-out rows up to τ of the users erased recently (recorded in
+ * the ledger since `since`, epoch s, less a day for the clocks of the ingest
+ * hosts that wrote it), in one mutation: the step calls it after an erasure's
+ * mark. Returns how many users it covered.
+ */
+export async function purgeErased(client: ClickHouseClient, appId: string, since: number): Promise<number> {
   const erased = await rows<{ user_id: string; through: string }>(
     client,
     sql`SELECT user_id, max(erased_through_ms) AS through FROM erased_users
-        WHERE app_id = ${appId} AND user_id IN (
-          SELECT user_id FROM exposure_marks WHERE app_id = ${appId} AND kind = 'erase'
-            AND marked_at >= ${dateTimeLiteral(new Date(from * 1000))} AND marked_at < ${dateTimeLiteral(new Date(to * 1000))})
-        GROUP BY user_id`,
+        WHERE app_id = ${appId} AND recorded_at >= ${dateTimeLiteral(new Date((since - 86_400) * 1000))}
+        GROUP BY user_id LIMIT ${PURGE_USERS}`,
   );
   if (erased.length === 0) return 0;
-  await onEveryShard(client, (table) =>
-    erased.map(
-      (e) => sql`ALTER TABLE ${table('exposure_optouts')} DELETE
-                 WHERE app_id = ${appId} AND user_id = ${e.user_id} AND optout_at_ms <= ${Number(e.through)}`,
-    ),
-  );
+  const each = erased.map((e) => sql`(user_id = ${e.user_id} AND optout_at_ms <= ${Number(e.through)})`);
+  await onEveryShard(client, (table) => [
+    sql`ALTER TABLE ${table('exposure_optouts')} DELETE
+        WHERE app_id = ${appId} AND (${join(each, ' OR ')})`,
+  ]);
   return erased.length;
 }
+
+/** Users one purge covers at most (the mutation's text stays under max_query_size). */
+const PURGE_USERS = 1000;
 
 /** Drops the days of marks older than every app's marks_through by a day; returns how many. */
 export async function dropOldMarks(client: ClickHouseClient): Promise<number> {

@@ -94,6 +94,7 @@ export async function rollupStep(
   const chunk = o.chunkDays * QUARTERS_PER_DAY;
 
   let resweepFromMs: number | null = null;
+  let pendingErasure = false;
   if (status) {
     const pending = pendingMarksOf(
       await one(
@@ -107,6 +108,7 @@ export async function rollupStep(
       if (!quiet && !overdue)
         return { kind: 'postponed', computedThrough: status.computedThrough, behind: false };
       resweepFromMs = pending.fromMs;
+      pendingErasure = pending.erasures > 0;
     } else if (target <= status.computedThrough) {
       if (marksThrough > status.marksThrough)
         await writeStatus(client, appId, { ...status, marksThrough }, version);
@@ -144,7 +146,7 @@ export async function rollupStep(
     version,
   });
   // Before the status: a step that fails after the purge does it again.
-  if (status && kind === 'resweep') await purgeErased(client, appId, status.marksThrough, marksThrough);
+  if (status && kind === 'resweep' && pendingErasure) await purgeErased(client, appId, status.marksThrough);
   await writeStatus(
     client,
     appId,

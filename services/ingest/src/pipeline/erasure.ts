@@ -289,10 +289,11 @@ export class ErasureJobs {
       : await unfinishedHere(sink.client, tracked.job.job_id);
     if (unfinished.length === 0) {
       // The exposure rollup's rows counted the user: they are stale from the user's first event on
-      // (a mark written now, after every deletion is done; migration 0012, docs/insights.md).
+      // (a mark written now, after every deletion is done; migration 0012, docs/insights.md). It
+      // does not name the user: the rollup finds them in the ledger.
       await sink.command(
         sql`INSERT INTO exposure_marks (app_id, user_id, kind, from_ms, to_ms)
-            VALUES (${tracked.job.app_id}, ${tracked.job.user_id}, 'erase', 0, ${ERASED_UNTIL_MS})`,
+            VALUES (${tracked.job.app_id}, '', 'erase', 0, ${ERASED_UNTIL_MS})`,
         'erasure_mark',
       );
       await writeJobStatus(sink, tracked.job, 'done');
