@@ -2,6 +2,7 @@
 // every app is swept up to its lag and every mark is taken into account: what
 // `npm run rollup` gets to within seconds, every EXPOSURE_ROLLUP_INTERVAL_MS.
 import {
+  AppRollup,
   listApps,
   type RollupOptions,
   rollupApp,
@@ -39,11 +40,14 @@ export function rollupAlongside(
 ): { stop(): Promise<void> } {
   const client = writerClient(database);
   let stopped = false;
+  const rollups = new Map<string, AppRollup>();
   const running = (async () => {
     while (!stopped) {
       for (const appId of await listApps(client)) {
         if (stopped) break;
-        await rollupApp(client, appId, { ...TEST_ROLLUP, ...options }, undefined, () => stopped);
+        const rollup = rollups.get(appId) ?? new AppRollup(client, appId, { ...TEST_ROLLUP, ...options });
+        rollups.set(appId, rollup);
+        await rollupApp(rollup, undefined, () => stopped);
       }
       await new Promise((resolve) => setTimeout(resolve, 500));
     }

@@ -11,7 +11,7 @@ import { createRollupMetrics } from './metrics.ts';
 
 export { loadRollupConfig, type RollupConfig, rollupShape } from './config.ts';
 export { listApps, rollupApp, rollupUntilSettled } from './loop.ts';
-export type { RollupOptions, StepOutcome } from './rollup.ts';
+export { AppRollup, type RollupOptions, type StepOutcome } from './rollup.ts';
 
 export interface RollupHandle {
   port: number;

@@ -8,7 +8,7 @@ import { QUARTER_MS } from '@optout/events';
 import type { Logger } from '@optout/observability';
 import { dropOldMarks } from './housekeeping.ts';
 import type { RollupMetrics } from './metrics.ts';
-import { type RollupOptions, rollupStep, type StepOutcome } from './rollup.ts';
+import { AppRollup, type RollupOptions, type StepOutcome } from './rollup.ts';
 
 const APPS_TTL_MS = 60_000;
 const MARKS_CLEANUP_MS = 3_600_000;
@@ -28,15 +28,13 @@ export async function listApps(client: ClickHouseClient): Promise<string[]> {
 
 /** Steps until the app is not behind: what the loop does for each app, and what tests and the bench call. */
 export async function rollupApp(
-  client: ClickHouseClient,
-  appId: string,
-  options: RollupOptions,
+  rollup: AppRollup,
   onStep: (outcome: StepOutcome, seconds: number) => void = () => {},
   stopping: () => boolean = () => false,
 ): Promise<StepOutcome> {
   for (;;) {
     const started = performance.now();
-    const outcome = await rollupStep(client, appId, options);
+    const outcome = await rollup.step();
     onStep(outcome, (performance.now() - started) / 1000);
     if (!outcome.behind || stopping()) return outcome;
   }
@@ -54,8 +52,9 @@ export async function rollupUntilSettled(
   timeoutMs = 600_000,
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
+  const rollup = new AppRollup(client, appId, options);
   for (;;) {
-    await rollupApp(client, appId, options);
+    await rollupApp(rollup);
     const result = await client.query({
       query: sql`SELECT count() AS waiting FROM exposure_marks
                  WHERE app_id = ${appId} AND marked_at >= (
@@ -75,6 +74,8 @@ export class RollupLoop {
   private stopped = false;
   private failures = 0;
   private apps: { list: string[]; at: number } = { list: [], at: 0 };
+  /** Each app's rollup, with the sweep it keeps between ticks. */
+  private readonly rollups = new Map<string, AppRollup>();
   private marksCleanedAt = 0;
   /** When the last tick ended (a healthy loop ticks every interval). */
   lastTickAt = Date.now();
@@ -109,10 +110,13 @@ export class RollupLoop {
         this.apps = { list: await listApps(this.client), at: Date.now() };
       for (const appId of this.apps.list) {
         if (this.stopped) break;
+        let rollup = this.rollups.get(appId);
+        if (!rollup) {
+          rollup = new AppRollup(this.client, appId, this.options);
+          this.rollups.set(appId, rollup);
+        }
         await rollupApp(
-          this.client,
-          appId,
-          this.options,
+          rollup,
           (outcome, seconds) => this.record(appId, outcome, seconds),
           () => this.stopped,
         );
@@ -156,6 +160,7 @@ export class RollupLoop {
         opt_outs: outcome.optOuts,
         tombstones: outcome.tombstones,
         seconds: Math.round(seconds * 1000) / 1000,
+        ...outcome.timings,
         through: new Date(outcome.computedThrough! * QUARTER_MS).toISOString(),
       },
       'exposure rollup swept',

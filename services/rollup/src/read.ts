@@ -11,10 +11,9 @@ import {
   type Channel,
   type ConsentRecord,
   compareByTimeThenId,
-  PUSHES_BEFORE_MS,
   transitionsOf,
 } from '@optout/events';
-import { type AppHistory, PushGridBuilder, quarterOf, type StatusChange } from './sweep/history.ts';
+import { type PushGrid, quarterOf, type StatusChange } from './sweep/history.ts';
 import { UserTable } from './sweep/users.ts';
 
 /** Reads run FINAL with WHERE after it: the server must not move conditions to PREWHERE (query/src/queries/scope.ts). */
@@ -57,31 +56,36 @@ export interface OptOut {
   id: string;
 }
 
-export interface LoadedApp {
-  history: AppHistory;
-  /** Every opt-out of the app (any time), in time order. */
+/**
+ * The users of an app (by index in `table`), their first events, and what its
+ * consent changes make of them: every transition, every opt-out.
+ */
+export interface AppUsers {
+  table: UserTable;
+  /** [user] = the first event (epoch ms): of user_first_seen, and of every event read here. */
+  firstSeen: number[];
+  /** Every transition, in (t, event_id) order. */
+  changes: StatusChange[];
+  /** Every opt-out, in (t, event_id) order. */
   optOuts: OptOut[];
   /** Per user and channel ("<user>/<channel>"): the transitions, in (t, id) order. */
   transitions: Map<string, UserTransition[]>;
-  /** Push times of the users with opt-outs in the swept range (pushes read from fromMs - PUSHES_BEFORE_MS). */
-  pushTimes: Map<number, number[]>;
-  /** The earliest first event of any user; Infinity when the app has none. */
-  firstEventMs: number;
 }
 
-export interface Users {
-  table: UserTable;
-  firstSeen: number[];
-}
-
-function intern(users: Users, hi: number, lo: number, seenAt: number): number {
+/** The user of a hash, given an index (and a first event) if new; `seenAt` can only lower it. */
+export function intern(
+  users: Pick<AppUsers, 'table' | 'firstSeen'>,
+  hi: number,
+  lo: number,
+  seenAt: number,
+): number {
   const user = users.table.intern(hi, lo);
   if (user === users.firstSeen.length) users.firstSeen.push(seenAt);
   else if (seenAt < users.firstSeen[user]!) users.firstSeen[user] = seenAt;
   return user;
 }
 
-async function readFirstSeen(client: ClickHouseClient, appId: string, users: Users): Promise<void> {
+async function readFirstSeen(client: ClickHouseClient, appId: string, users: AppUsers): Promise<void> {
   await fixedRows(
     client,
     sql`SELECT cityHash64(user_id) AS h, minMerge(first_seen_ms) AS seen
@@ -108,8 +112,8 @@ interface ConsentRow {
 async function readConsent(
   client: ClickHouseClient,
   appId: string,
-  users: Users,
-): Promise<Pick<LoadedApp, 'optOuts' | 'transitions'> & { changes: StatusChange[] }> {
+  users: AppUsers,
+): Promise<Pick<AppUsers, 'optOuts' | 'transitions' | 'changes'>> {
   const result = await client.query({
     query:
       sql`SELECT user_id, intDiv(cityHash64(user_id), 4294967296) AS hi, cityHash64(user_id) % 4294967296 AS lo,
@@ -159,86 +163,65 @@ async function readConsent(
 }
 
 /**
- * The pushes of [fromMs - PUSHES_BEFORE_MS, toMs), each once (FINAL: a
- * redelivered push is stored twice until a merge), in time order.
+ * Adds the pushes of [fromMs, toMs) to `grid`, each once (FINAL: a redelivered
+ * push is stored twice until a merge), in time order; a push's user is
+ * interned in `users` (a push is an event: it can only lower a first event).
+ * Returns how many.
  */
-async function readPushes(
+export async function readPushes(
   client: ClickHouseClient,
   appId: string,
+  users: AppUsers,
+  grid: PushGrid,
   fromMs: number,
   toMs: number,
-  visit: (hi: number, lo: number, t: number) => void,
-): Promise<void> {
-  const start = fromMs - PUSHES_BEFORE_MS;
+): Promise<number> {
   // FINAL is one merge stream per query on 18.16: two time slices merge in parallel.
-  const middle = Math.floor((start + toMs) / 2);
+  const middle = Math.floor((fromMs + toMs) / 2);
   const slice = (lo: number, hi: number) =>
     sql`SELECT cityHash64(user_id) AS h, occurred_at_ms FROM exposure_pushes FINAL
         WHERE app_id = ${appId} AND occurred_at_ms >= ${lo} AND occurred_at_ms < ${hi}`;
+  let count = 0;
   await fixedRows(
     client,
-    sql`SELECT h, occurred_at_ms FROM (${join([slice(start, middle), slice(middle, toMs)], ' UNION ALL ')})
+    sql`SELECT h, occurred_at_ms FROM (${join([slice(fromMs, middle), slice(middle, toMs)], ' UNION ALL ')})
         ORDER BY occurred_at_ms`,
     16,
-    (row, at) => visit(row.readUInt32LE(at + 4), row.readUInt32LE(at), Number(row.readBigInt64LE(at + 8))),
+    (row, at) => {
+      const t = Number(row.readBigInt64LE(at + 8));
+      grid.add(intern(users, row.readUInt32LE(at + 4), row.readUInt32LE(at), t), t);
+      count++;
+    },
   );
-}
-
-/** The users of the app, their first events and transitions: what decides a run's range. */
-export interface AppUsers extends Pick<LoadedApp, 'optOuts' | 'transitions' | 'firstEventMs'> {
-  users: Users;
-  changes: StatusChange[];
-}
-
-export async function loadUsers(client: ClickHouseClient, appId: string): Promise<AppUsers> {
-  const users: Users = { table: new UserTable(1 << 16), firstSeen: [] };
-  await readFirstSeen(client, appId, users);
-  const consent = await readConsent(client, appId, users);
-  return {
-    users,
-    ...consent,
-    firstEventMs: users.firstSeen.reduce((min, t) => Math.min(min, t), Number.POSITIVE_INFINITY),
-  };
+  grid.extendTo(quarterOf(toMs - 1) + 1);
+  return count;
 }
 
 /**
- * Everything a run sweeping instants from `fromMs` to `toMs` needs besides
- * `app`: the pushes of [fromMs - PUSHES_BEFORE_MS, toMs), and the push times
- * of every user with an opt-out in [fromMs, toMs).
+ * The app's users, first events and transitions, read afresh; users keep
+ * their index in `table` when one is given (a sweep that goes on), and no
+ * first event is later than in `floor` (what was read before: a first event
+ * only moves earlier).
  */
-export async function loadPushes(
+export async function loadUsers(
   client: ClickHouseClient,
   appId: string,
-  app: AppUsers,
-  fromMs: number,
-  toMs: number,
-): Promise<LoadedApp> {
-  const { users } = app;
-  const wanted = new Set(app.optOuts.filter((o) => o.t >= fromMs && o.t < toMs).map((o) => o.user));
-  const pushTimes = new Map<number, number[]>();
-  const grid = new PushGridBuilder(quarterOf(fromMs - PUSHES_BEFORE_MS));
-  await readPushes(client, appId, fromMs, toMs, (hi, lo, t) => {
-    const user = intern(users, hi, lo, t);
-    grid.add(user, t);
-    if (!wanted.has(user)) return;
-    const times = pushTimes.get(user);
-    if (times) times.push(t);
-    else pushTimes.set(user, [t]);
-  });
-  const firstSeen = Float64Array.from(users.firstSeen);
-  return {
-    history: {
-      users: users.firstSeen.length,
-      firstSeen,
-      pushes: grid.build(quarterOf(toMs - 1) + 1),
-      changes: app.changes,
-    },
-    optOuts: app.optOuts,
-    transitions: app.transitions,
-    pushTimes,
-    firstEventMs: firstSeen.reduce((min, t) => Math.min(min, t), Number.POSITIVE_INFINITY),
+  before?: Pick<AppUsers, 'table' | 'firstSeen'>,
+): Promise<AppUsers> {
+  const users: AppUsers = {
+    table: before?.table ?? new UserTable(1 << 16),
+    firstSeen: before ? [...before.firstSeen] : [],
+    changes: [],
+    optOuts: [],
+    transitions: new Map(),
   };
+  await readFirstSeen(client, appId, users);
+  Object.assign(users, await readConsent(client, appId, users));
+  return users;
 }
+
+export const firstEventOf = (users: AppUsers) =>
+  users.firstSeen.reduce((min, t) => Math.min(min, t), Number.POSITIVE_INFINITY);
 
 /** The server's clock, in whole seconds (what marked_at and every version compare with). */
 export async function serverNowSeconds(client: ClickHouseClient): Promise<number> {

@@ -1,15 +1,16 @@
-// What a run writes: the histograms of every instant it swept (4 channels
+// What a step writes: the histograms of every instant it swept (4 channels
 // each), the rows of the opt-outs of its time range, tombstones for the rows
 // of that range that are no opt-out any more (a late consent change, an
-// erasure), and last the app's status (../status.ts). Rows carry the run's
-// version (the server clock when it started, and a counter): a later run wins.
+// erasure); the step then writes the app's status (./rollup.ts). Rows carry
+// the step's version (the server clock when it started, and a counter): a
+// later step wins.
 import type { ClickHouseClient } from '@clickhouse/client';
 import { dateTimeLiteral, insertTsv, sql, TABLES, type TableSpec, TsvRows } from '@optout/clickhouse';
-import { CHANNELS, DAY_MS, MAX_WINDOW_DAYS, optOutExposure, QUARTER_MS } from '@optout/events';
+import { CHANNELS, DAY_MS, MAX_WINDOW_DAYS, type OptOutExposure, QUARTER_MS } from '@optout/events';
 import { onEveryShard } from './housekeeping.ts';
-import { type LoadedApp, READ_SETTINGS } from './read.ts';
+import { type OptOut, READ_SETTINGS } from './read.ts';
 import { RowBinaryWriter } from './row-binary.ts';
-import { ExposureSweep } from './sweep/sweep.ts';
+import type { SweptHistograms } from './sweep/sweep.ts';
 
 const BATCH_ROWS = 20_000;
 const BATCH_BYTES = 16 * 1024 * 1024;
@@ -92,60 +93,62 @@ async function mergeOptOuts(client: ClickHouseClient, from: Date, to: Date): Pro
   );
 }
 
-/**
- * Sweeps instants fromQuarter..toQuarter and writes their rows and the
- * opt-outs of [fromQuarter, toQuarter); rows of earlier sweeps that are no
- * opt-out now get a tombstone from `staleFromQuarter` (<= fromQuarter: an
- * erasure can leave no event, hence no opt-out, before fromQuarter).
- */
-export async function writeRun(
+/** The swept instants' histograms, four rows (channels) an instant, in RowBinary. */
+export async function writeHistograms(
   client: ClickHouseClient,
   appId: string,
-  loaded: LoadedApp,
-  run: { fromQuarter: number; toQuarter: number; staleFromQuarter: number; version: number },
-): Promise<RunCounts> {
-  const { fromQuarter, toQuarter, version } = run;
-  const histograms = new RowBinaryWriter();
+  swept: SweptHistograms,
+  version: number,
+): Promise<void> {
+  const rows = new RowBinaryWriter();
   const columns = TABLES.exposure_day_starts.columns.map((c) => c.name);
-  const sweep = new ExposureSweep(loaded.history, fromQuarter);
-  for (let q = fromQuarter; q <= toQuarter; q++) {
-    if (q > fromQuarter) sweep.advance();
+  for (let q = swept.fromQuarter; q <= swept.toQuarter; q++) {
     const at = q * QUARTER_MS;
-    const channels = sweep.snapshot();
     // In the catalogue's column order: app_id, channel, minute_of_day, day_start, cells, users, version.
-    for (let c = 0; c < CHANNELS.length; c++)
-      histograms
+    for (let c = 0; c < CHANNELS.length; c++) {
+      const { cells, users } = swept.at(q, c);
+      rows
         .string(appId)
         .string(CHANNELS[c]!)
         .uint16((at % DAY_MS) / 60_000)
         .uint32(at / 1000)
-        .uint16Array(channels[c]!.cells)
-        .uint32Array(channels[c]!.users)
+        .uint16Array(cells)
+        .uint32Array(users)
         .uint64(version);
-    if (histograms.bytes >= BATCH_BYTES) await histograms.insert(client, 'exposure_day_starts', columns);
+    }
+    if (rows.bytes >= BATCH_BYTES) await rows.insert(client, 'exposure_day_starts', columns);
   }
-  await histograms.insert(client, 'exposure_day_starts', columns);
+  await rows.insert(client, 'exposure_day_starts', columns);
+}
 
-  const fromMs = fromQuarter * QUARTER_MS;
-  const toMs = toQuarter * QUARTER_MS;
-  const staleFrom = new Date(run.staleFromQuarter * QUARTER_MS);
-  const stale = await existingOptOuts(client, appId, staleFrom, new Date(toMs));
-  const rewrites = (await anyOptOutRows(client, appId, staleFrom, new Date(toMs))) > 0;
-  const optOuts = new Batches(client, TABLES.exposure_optouts);
-  let written = 0;
-  for (const o of loaded.optOuts) {
-    if (o.t >= run.staleFromQuarter * QUARTER_MS && o.t < fromMs)
-      throw new Error(`an opt-out at ${o.t} before the sweep's start ${fromMs} would get a tombstone`);
-    if (o.t < fromMs || o.t >= toMs) continue;
-    const row = optOutExposure(
-      o.t,
-      loaded.history.firstSeen[o.user]!,
-      loaded.transitions.get(`${o.user}/${o.channel}`) ?? [],
-      loaded.pushTimes.get(o.user) ?? [],
-    );
+/** An opt-out and what its row holds. */
+export interface OptOutRow {
+  optOut: OptOut;
+  exposure: OptOutExposure;
+}
+
+/**
+ * The rows of the opt-outs of [fromMs, toMs) (one per window), and a tombstone
+ * for each earlier row of [staleFromMs, toMs) that is no opt-out now; where
+ * they overwrite earlier rows, merged so that the latest is the only one left.
+ * Returns the counts of both.
+ */
+export async function writeOptOuts(
+  client: ClickHouseClient,
+  appId: string,
+  rows: readonly OptOutRow[],
+  range: { staleFromMs: number; toMs: number },
+  version: number,
+): Promise<Pick<RunCounts, 'optOuts' | 'tombstones'>> {
+  const staleFrom = new Date(range.staleFromMs);
+  const to = new Date(range.toMs);
+  const stale = await existingOptOuts(client, appId, staleFrom, to);
+  const rewrites = (await anyOptOutRows(client, appId, staleFrom, to)) > 0;
+  const batches = new Batches(client, TABLES.exposure_optouts);
+  for (const { optOut: o, exposure: e } of rows) {
     stale.delete(`${o.channel}/${o.id}`);
     for (let w = 1; w <= MAX_WINDOW_DAYS; w++)
-      await optOuts.add({
+      await batches.add({
         app_id: appId,
         channel: o.channel,
         window_days: w,
@@ -153,21 +156,20 @@ export async function writeRun(
         transition_id: o.id,
         user_id: o.userId,
         optout_at_ms: o.t,
-        first_seen_ms: row.firstSeenMs,
-        out_before: row.outBefore ? 1 : 0,
-        flips: row.flips,
-        within: row.pushes.within[w - 1]!,
-        recent: row.pushes.recent,
-        band: row.pushes.bands[w - 1]!,
+        first_seen_ms: e.firstSeenMs,
+        out_before: e.outBefore ? 1 : 0,
+        flips: e.flips,
+        within: e.pushes.within[w - 1]!,
+        recent: e.pushes.recent,
+        band: e.pushes.bands[w - 1]!,
         version,
         is_deleted: 0,
       });
-    written++;
   }
   for (const [key, at] of stale) {
     const slash = key.indexOf('/');
     for (let w = 1; w <= MAX_WINDOW_DAYS; w++)
-      await optOuts.add({
+      await batches.add({
         app_id: appId,
         channel: key.slice(0, slash),
         window_days: w,
@@ -185,13 +187,9 @@ export async function writeRun(
         is_deleted: 1,
       });
   }
-  await optOuts.flush();
+  await batches.flush();
   // The query service reads these rows without FINAL (query/src/queries/exposure-rollup.ts):
   // where this run wrote over earlier rows, merge them to the latest before the status says so.
-  if (rewrites) await mergeOptOuts(client, staleFrom, new Date(toMs));
-  return {
-    instants: toQuarter - fromQuarter + 1,
-    optOuts: written,
-    tombstones: stale.size,
-  };
+  if (rewrites) await mergeOptOuts(client, staleFrom, to);
+  return { optOuts: rows.length, tombstones: stale.size };
 }

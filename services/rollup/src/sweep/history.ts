@@ -1,14 +1,11 @@
 // One app's history as the sweep reads it: users by dense index, each one's
 // first event, the pushes bucketed by quarter hour, and every status change
-// (transition) on every channel in time order. Built by ../read.ts from
-// ClickHouse; pure data here, so the sweep can be tested without a server.
-import { CHANNELS, type Channel, QUARTER_MS } from '@optout/events';
+// (transition) on every channel in time order. Built and extended by
+// ../read.ts from ClickHouse; pure data here, so the sweep can be tested
+// without a server.
+import { CHANNELS, QUARTER_MS } from '@optout/events';
 
 export const CHANNEL_COUNT = CHANNELS.length;
-
-export function channelIndex(channel: Channel): number {
-  return CHANNELS.indexOf(channel);
-}
 
 /** A transition: from then on the user is opted out (or not) on the channel. */
 export interface StatusChange {
@@ -18,39 +15,35 @@ export interface StatusChange {
   out: boolean;
 }
 
-/**
- * The pushes whose quarter (floor(t / QUARTER_MS)) lies in
- * [firstQuarter, firstQuarter + offsets.length - 1): users[offsets[i] ..
- * offsets[i + 1]) received one in quarter firstQuarter + i (one entry per push).
- */
-export interface PushGrid {
-  firstQuarter: number;
-  offsets: Uint32Array;
-  users: Uint32Array;
-}
-
-export interface AppHistory {
-  /** Number of users (indexes 0 .. users - 1). */
-  users: number;
-  /** Each user's first event (epoch ms); Infinity for none. */
-  firstSeen: Float64Array;
-  pushes: PushGrid;
-  /** Every transition of every user, ordered by time (then event id). */
-  changes: readonly StatusChange[];
-}
-
 export const quarterOf = (ms: number) => Math.floor(ms / QUARTER_MS);
 
-/** Builds a PushGrid from pushes given in time order (the order ../read.ts asks ClickHouse for). */
-export class PushGridBuilder {
-  private users = new Uint32Array(1 << 16);
+/**
+ * The pushes by quarter (floor(t / QUARTER_MS)), one entry per push: the users
+ * of quarter q are users[offsets[q - firstQuarter] .. offsets[q - firstQuarter + 1]).
+ * Pushes are added in time order (the order ../read.ts asks ClickHouse for);
+ * quarters too old to matter any more are dropped from the front.
+ */
+export class PushGrid {
+  users = new Uint32Array(1 << 16);
+  /** offsets[i] starts quarter slot i; the last entry ends the last slot. */
+  offsets: number[] = [0];
   private length = 0;
-  /** offsets[i] starts quarter slot i; the last entry is the end of what was added. */
-  private readonly offsets: number[] = [0];
+  /** Slots before this one have their users in order. */
+  private sorted = 0;
 
-  constructor(readonly firstQuarter: number) {}
+  constructor(public firstQuarter: number) {}
 
-  /** A push of `user` at `t`; pushes must come in time order, none before firstQuarter. */
+  /** Quarters held: firstQuarter .. firstQuarter + slots - 1. */
+  get slots(): number {
+    return this.offsets.length - 1;
+  }
+
+  /** The pushes held. */
+  get size(): number {
+    return this.length;
+  }
+
+  /** A push of `user` at `t`: in time order, none before firstQuarter. */
   add(user: number, t: number): void {
     const slot = quarterOf(t) - this.firstQuarter;
     if (slot < 0 || slot < this.offsets.length - 2) throw new Error(`push at ${t} out of time order`);
@@ -64,15 +57,55 @@ export class PushGridBuilder {
     this.offsets[this.offsets.length - 1] = this.length;
   }
 
-  /** The grid of the quarters before `endQuarter`. */
-  build(endQuarter: number): PushGrid {
-    const slots = Math.max(0, endQuarter - this.firstQuarter);
-    if (this.offsets.length - 1 > slots) throw new Error('a push at or after the end quarter');
-    while (this.offsets.length - 1 < slots) this.offsets.push(this.length);
-    return {
-      firstQuarter: this.firstQuarter,
-      offsets: Uint32Array.from(this.offsets),
-      users: this.users.subarray(0, this.length),
-    };
+  /**
+   * Makes the grid hold every quarter before `endQuarter` (empty ones
+   * included), each quarter's users in ascending order: a sweep then reads
+   * its per-user state in address order (about a tenth faster than at random).
+   */
+  extendTo(endQuarter: number): void {
+    if (this.slots > endQuarter - this.firstQuarter) throw new Error('a push at or after the end quarter');
+    while (this.slots < endQuarter - this.firstQuarter) this.offsets.push(this.length);
+    for (; this.sorted < this.slots; this.sorted++)
+      this.users.subarray(this.offsets[this.sorted]!, this.offsets[this.sorted + 1]!).sort();
   }
+
+  /** Forgets the quarters before `quarter`. */
+  dropBefore(quarter: number): void {
+    const drop = Math.min(quarter - this.firstQuarter, this.slots);
+    if (drop <= 0) return;
+    const from = this.offsets[drop]!;
+    this.users.copyWithin(0, from, this.length);
+    this.length -= from;
+    this.offsets = this.offsets.slice(drop).map((o) => o - from);
+    this.firstQuarter += drop;
+    this.sorted = Math.max(0, this.sorted - drop);
+  }
+
+  /** Each push of the users in `wanted` between fromQuarter and toQuarter (exclusive), by user: its quarter. */
+  quartersOf(wanted: ReadonlySet<number>, fromQuarter: number, toQuarter: number): Map<number, number[]> {
+    const out = new Map<number, number[]>();
+    const first = Math.max(fromQuarter, this.firstQuarter);
+    const last = Math.min(toQuarter, this.firstQuarter + this.slots);
+    for (let q = first; q < last; q++) {
+      const slot = q - this.firstQuarter;
+      for (let j = this.offsets[slot]!; j < this.offsets[slot + 1]!; j++) {
+        const user = this.users[j]!;
+        if (!wanted.has(user)) continue;
+        const list = out.get(user);
+        if (list) list.push(q);
+        else out.set(user, [q]);
+      }
+    }
+    return out;
+  }
+}
+
+export interface AppHistory {
+  /** Number of users (indexes 0 .. users - 1). */
+  users: number;
+  /** Each user's first event (epoch ms); Infinity for none. At least `users` long. */
+  firstSeen: Float64Array;
+  pushes: PushGrid;
+  /** Every transition of every user, ordered by time (then event id). */
+  changes: readonly StatusChange[];
 }

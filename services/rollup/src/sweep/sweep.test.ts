@@ -12,8 +12,8 @@ import {
   transitionsOf,
 } from '@optout/events';
 import { describe, expect, it } from 'vitest';
-import { type AppHistory, CHANNEL_COUNT, PushGridBuilder, quarterOf, type StatusChange } from './history.ts';
-import { ExposureSweep } from './sweep.ts';
+import { type AppHistory, CHANNEL_COUNT, PushGrid, quarterOf, type StatusChange } from './history.ts';
+import { AppSweep } from './sweep.ts';
 
 function random(seed: number) {
   let s = seed >>> 0;
@@ -32,15 +32,18 @@ interface Generated {
   statuses: Array<Array<Array<{ t: number; out: boolean }>>>;
 }
 
-function generate(seed: number, users: number, days: number, start: number): Generated {
+/** `lateFrom`: the last fifth of the users have all their events from then on. */
+function generate(seed: number, users: number, days: number, start: number, lateFrom = start): Generated {
   const rnd = random(seed);
   const end = start + days * DAY_MS;
-  const at = () => start + Math.floor(rnd() * (end - start));
+  let from = start;
+  const at = () => from + Math.floor(rnd() * (end - from));
   const pushTimes: number[][] = [];
   const firstSeen = new Float64Array(users).fill(Number.POSITIVE_INFINITY);
   const changes: StatusChange[] = [];
   const statuses: Generated['statuses'] = [];
   for (let u = 0; u < users; u++) {
+    from = u >= users * 0.8 ? lateFrom : start;
     const times: number[] = [];
     const bursts = Math.floor(rnd() * 4);
     for (let b = 0; b < bursts; b++) {
@@ -71,14 +74,22 @@ function generate(seed: number, users: number, days: number, start: number): Gen
     firstSeen[u] = seen;
   }
   changes.sort((a, b) => a.t - b.t);
-  const grid = new PushGridBuilder(quarterOf(start));
+  const grid = new PushGrid(quarterOf(start));
   const all = pushTimes.flatMap((ts, u) => ts.map((t) => ({ u, t }))).sort((a, b) => a.t - b.t);
   for (const p of all) grid.add(p.u, p.t);
+  grid.extendTo(quarterOf(end) + 1);
   return {
-    history: { users, firstSeen, pushes: grid.build(quarterOf(end) + 1), changes },
+    history: { users, firstSeen, pushes: grid, changes },
     pushTimes,
     statuses,
   };
+}
+
+function rebuilt(pushes: { u: number; t: number }[], firstQuarter: number, end: number): PushGrid {
+  const grid = new PushGrid(firstQuarter);
+  for (const p of pushes) grid.add(p.u, p.t);
+  grid.extendTo(end);
+  return grid;
 }
 
 /** The histogram at instant s, from the definition. */
@@ -96,7 +107,7 @@ function expected(g: Generated, s: number, channel: number): Uint32Array {
   return out;
 }
 
-describe('ExposureSweep', () => {
+describe('sweep', () => {
   it.each([1, 2, 3])('matches the definition at sampled instants (seed %i)', (seed) => {
     const start = Date.UTC(2026, 0, 1, 7, 13);
     const g = generate(seed, 40, 45, start);
@@ -109,19 +120,17 @@ describe('ExposureSweep', () => {
       to,
       ...Array.from({ length: 25 }, () => from + Math.floor(rnd() * (to - from))),
     ]);
-    const sweep = new ExposureSweep(g.history, from);
+    const swept = new AppSweep(g.history, from).sweepTo(to);
     let checked = 0;
-    for (let q = from; q <= to; q++) {
-      if (q > from) sweep.advance();
-      if (!sampled.has(q)) continue;
-      const histograms = sweep.snapshot();
+    for (const q of sampled) {
       for (let c = 0; c < CHANNEL_COUNT; c++) {
+        const { cells, users } = swept.at(q, c);
         const dense = new Uint32Array(HISTOGRAM_LENGTH);
-        histograms[c]!.cells.forEach((cell, i) => {
-          dense[cell] = histograms[c]!.users[i]!;
+        cells.forEach((cell, i) => {
+          dense[cell] = users[i]!;
         });
         expect(dense, `instant ${q}, channel ${c}`).toEqual(expected(g, q * QUARTER_MS, c));
-        expect(histograms[c]!.users.every((n) => n > 0)).toBe(true);
+        expect(users.every((n) => n > 0)).toBe(true);
       }
       checked++;
     }
@@ -130,12 +139,56 @@ describe('ExposureSweep', () => {
     expect(g.pushTimes.some((ts) => ts.length > MAX_PUSH_BUCKET)).toBe(true);
   });
 
-  it('starts from the same state whatever instant it starts at', () => {
+  it('gives an instant the same histograms whatever instant the sweep starts at', () => {
     const start = Date.UTC(2026, 2, 20);
     const g = generate(9, 30, 40, start);
-    const early = new ExposureSweep(g.history, quarterOf(start) + 10);
-    for (let i = 0; i < 2000; i++) early.advance();
-    const late = new ExposureSweep(g.history, quarterOf(start) + 2010);
-    expect(early.snapshot()).toEqual(late.snapshot());
+    const q = quarterOf(start) + 2010;
+    const early = new AppSweep(g.history, quarterOf(start) + 10).sweepTo(q);
+    const late = new AppSweep(g.history, q).sweepTo(q);
+    for (let c = 0; c < CHANNEL_COUNT; c++) expect(early.at(q, c)).toEqual(late.at(q, c));
+  });
+
+  it('going forward as the history grows gives what a sweep of the whole history gives', () => {
+    const start = Date.UTC(2026, 5, 1);
+    const cut = quarterOf(start) + 35 * 96 + 7;
+    const whole = generate(11, 50, 40, start, cut * QUARTER_MS);
+    const from = quarterOf(start) + 31 * 96;
+    const to = quarterOf(start + 40 * DAY_MS) + 1;
+    // What was known at instant `cut`: users first seen before it, transitions and pushes before it.
+    const known = (u: number) => whole.history.firstSeen[u]! < cut * QUARTER_MS;
+    const order = Array.from({ length: 50 }, (_, u) => u).sort((a, b) => Number(known(b)) - Number(known(a)));
+    const index = new Map(order.map((u, i) => [u, i]));
+    const firstKnown = order.filter(known).length;
+    const grid = new PushGrid(whole.history.pushes.firstQuarter);
+    const allPushes = whole.pushTimes.flatMap((ts, u) => ts.map((t) => ({ u: index.get(u)!, t })));
+    allPushes.sort((a, b) => a.t - b.t);
+    for (const p of allPushes) if (quarterOf(p.t) < cut) grid.add(p.u, p.t);
+    grid.extendTo(cut);
+    const changes = whole.history.changes.map((c) => ({ ...c, user: index.get(c.user)! }));
+    const firstSeen = Float64Array.from(order, (u) => whole.history.firstSeen[u]!);
+    const partial: AppHistory = {
+      users: firstKnown,
+      firstSeen: firstSeen.slice(0, firstKnown),
+      pushes: grid,
+      changes: changes.filter((c) => c.t < cut * QUARTER_MS),
+    };
+    expect(firstKnown).toBeLessThanOrEqual(40);
+    const incremental = new AppSweep(partial, from);
+    incremental.sweepTo(cut);
+    // Then the rest arrives: the users first seen later, their pushes, the later transitions.
+    partial.users = 50;
+    partial.firstSeen = firstSeen;
+    partial.changes = changes;
+    for (const p of allPushes) if (quarterOf(p.t) >= cut) grid.add(p.u, p.t);
+    grid.extendTo(to);
+    grid.dropBefore(cut - 31 * 96);
+    incremental.extended(firstKnown);
+    const later = incremental.sweepTo(to);
+    const fresh = new AppSweep(
+      { ...partial, pushes: rebuilt(allPushes, whole.history.pushes.firstQuarter, to) },
+      from,
+    ).sweepTo(to);
+    for (let q = cut; q <= to; q += 37)
+      for (let c = 0; c < CHANNEL_COUNT; c++) expect(later.at(q, c), `instant ${q}`).toEqual(fresh.at(q, c));
   });
 });
