@@ -68,7 +68,7 @@ describe('erasure', () => {
     await p.startIngest();
     await p.waitForCaughtUp();
     // The exposure rollup has rows of every user, the victim's among them.
-    await settleRollup(p.database);
+    await settleRollup(p.clickhouse);
     // A user with at least one opt-out, in an app the test key grants.
     const optOut = transitions(events).find(
       (t) => t.kind === 'OPT_OUT' && t.app_id === 'app-1' && t.channel === 'PUSH',
@@ -117,7 +117,7 @@ describe('erasure', () => {
 
     // The rollup takes the erasure's mark into account: it sweeps again without the user,
     // and stores nothing of theirs again, whatever it read while the deletion ran.
-    await settleRollup(p.database);
+    await settleRollup(p.clickhouse);
     for (const [table, n] of Object.entries(await rowsOfUser(p, victim.app, victim.user)))
       expect(n, table).toBe(0);
     const answer = await server.get(

@@ -101,7 +101,7 @@ export async function load(delivery: Delivery): Promise<TestPipeline> {
   const { phases } = delivery;
   // The exposure rollup sweeps while the events arrive (one step per pass: 400 days a step),
   // sweeping again once marks stop coming for 2 s, as it would in production after 30 s.
-  const rollup = rollupAlongside(p.database, { chunkDays: 400, quietMs: 2000, maxDelayMs: 20_000 });
+  const rollup = rollupAlongside(p.clickhouse, { chunkDays: 400, quietMs: 2000, maxDelayMs: 20_000 });
   if (!delivery.faults) {
     await p.startIngest();
     for (const phase of phases) await p.produce(phase);
@@ -225,7 +225,7 @@ function referenceBody({ endpoint, params }: Query): unknown {
  */
 export async function expectAllEndpointsExact(p: TestPipeline): Promise<void> {
   await compareWithReference(p, queries(), 90);
-  await settleRollup(p.database, { chunkDays: 400 });
+  await settleRollup(p.clickhouse, { chunkDays: 400 });
   await compareWithReference(
     p,
     queries().filter((q) => q.endpoint === 'exposure'),

@@ -45,7 +45,7 @@ describe('insights (SPEC 5.1) with pipeline-made facts', () => {
     await pipeline.startIngest();
     await pipeline.waitForCaughtUp(180_000);
     // The exposure rollup sweeps what is there; the late slice then marks the days it changes.
-    await settleRollup(pipeline.database);
+    await settleRollup(pipeline.clickhouse);
     await pipeline.produce(shuffle(withDuplicates([...late], 7, 0.2), 8));
     await pipeline.waitForCaughtUp(180_000);
     server = await startServer(
@@ -123,7 +123,7 @@ describe('insights (SPEC 5.1) with pipeline-made facts', () => {
     const after = await exposureDays();
     expect(after.exact).toBeGreaterThan(before.exact);
     // Then the rollup sweeps again from the marks, and the days below come from its rows.
-    await settleRollup(pipeline.database);
+    await settleRollup(pipeline.clickhouse);
   });
 
   for (const r of RANGES) {

@@ -1,6 +1,8 @@
 // The exposure rollup (services/rollup) run in-process on a test database until
 // every app is swept up to its lag and every mark is taken into account: what
 // `npm run rollup` gets to within seconds, every EXPOSURE_ROLLUP_INTERVAL_MS.
+
+import type { ClickHouseClient } from '@optout/clickhouse';
 import {
   AppRollup,
   listApps,
@@ -8,7 +10,6 @@ import {
   rollupApp,
   rollupUntilSettled,
 } from '../../services/rollup/src/index.ts';
-import { writerClient } from './clickhouse.ts';
 
 /** Takes marks into account after 1 s (10 s in production: several servers, views in any order). */
 export const TEST_ROLLUP: RollupOptions = {
@@ -19,35 +20,38 @@ export const TEST_ROLLUP: RollupOptions = {
   markSlackMs: 1000,
 };
 
-export async function settleRollup(database: string, options: Partial<RollupOptions> = {}): Promise<void> {
-  const client = writerClient(database);
-  try {
-    for (const appId of await listApps(client))
-      await rollupUntilSettled(client, appId, { ...TEST_ROLLUP, ...options });
-  } finally {
-    await client.close();
-  }
+/** `client`: a writer of the pipeline's database (on the cluster, one that knows the cluster). */
+export async function settleRollup(
+  client: ClickHouseClient,
+  options: Partial<RollupOptions> = {},
+): Promise<void> {
+  for (const appId of await listApps(client))
+    await rollupUntilSettled(client, appId, { ...TEST_ROLLUP, ...options });
 }
 
 /**
  * The rollup running beside a load, as `npm run rollup` would: a pass over the
- * apps, a pause, again, until stopped. It sweeps data that is still arriving,
- * so its rows go stale and its marks must say so.
+ * apps, a pause, again, until stopped; a pass that fails (a server restarted
+ * by a fault test) is tried again, as the service's loop does. It sweeps data
+ * that is still arriving, so its rows go stale and its marks must say so.
  */
 export function rollupAlongside(
-  database: string,
+  client: ClickHouseClient,
   options: Partial<RollupOptions> = {},
 ): { stop(): Promise<void> } {
-  const client = writerClient(database);
   let stopped = false;
   const rollups = new Map<string, AppRollup>();
   const running = (async () => {
     while (!stopped) {
-      for (const appId of await listApps(client)) {
-        if (stopped) break;
-        const rollup = rollups.get(appId) ?? new AppRollup(client, appId, { ...TEST_ROLLUP, ...options });
-        rollups.set(appId, rollup);
-        await rollupApp(rollup, undefined, () => stopped);
+      try {
+        for (const appId of await listApps(client)) {
+          if (stopped) break;
+          const rollup = rollups.get(appId) ?? new AppRollup(client, appId, { ...TEST_ROLLUP, ...options });
+          rollups.set(appId, rollup);
+          await rollupApp(rollup, undefined, () => stopped);
+        }
+      } catch {
+        // The service logs it and tries again after a backoff; so does this.
       }
       await new Promise((resolve) => setTimeout(resolve, 500));
     }
@@ -56,7 +60,6 @@ export function rollupAlongside(
     async stop() {
       stopped = true;
       await running;
-      await client.close();
     },
   };
 }

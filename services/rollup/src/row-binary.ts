@@ -63,20 +63,10 @@ export class RowBinaryWriter {
     return this;
   }
 
-  uint16Array(values: Uint16Array): this {
+  /** An Array(UInt16) or Array(UInt32): the typed array's own bytes are RowBinary's here (checked at load). */
+  array(values: Uint16Array | Uint32Array): this {
     this.varint(values.length);
     this.room(values.byteLength);
-    this.used += Buffer.from(values.buffer, values.byteOffset, values.byteLength).copy(
-      this.buffer,
-      this.used,
-    );
-    return this;
-  }
-
-  uint32Array(values: Uint32Array): this {
-    this.varint(values.length);
-    this.room(values.byteLength);
-    // The array's own bytes are already RowBinary's on a little-endian machine (checked at load).
     this.used += Buffer.from(values.buffer, values.byteOffset, values.byteLength).copy(
       this.buffer,
       this.used,

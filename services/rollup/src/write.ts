@@ -112,8 +112,8 @@ export async function writeHistograms(
         .string(CHANNELS[c]!)
         .uint16((at % DAY_MS) / 60_000)
         .uint32(at / 1000)
-        .uint16Array(cells)
-        .uint32Array(users)
+        .array(cells)
+        .array(users)
         .uint64(version);
     }
     if (rows.bytes >= BATCH_BYTES) await rows.insert(client, 'exposure_day_starts', columns);

@@ -30,7 +30,7 @@ import {
 } from '@optout/events';
 import { num, type Warehouse } from '../warehouse.ts';
 import { dayIndex } from './days.ts';
-import { type FactScope, rawEvents } from './scope.ts';
+import { type FactScope, finalRows, inRange, rawEvents } from './scope.ts';
 
 /** A day of the range: its index and [start, end) in epoch ms. */
 export interface Day {
@@ -64,8 +64,10 @@ function computedThroughMs(appId: string): SqlFragment {
   );
 }
 
+/** marks_through of the app's status; without a status, a time no mark has (nothing to read). */
 function marksSince(appId: string): SqlFragment {
-  return sql`SELECT argMax(marks_through, version) FROM exposure_rollups WHERE app_id = ${appId}`;
+  return sql`SELECT if(count() = 0, toDateTime('2105-12-31 00:00:00', 'UTC'), argMax(marks_through, version))
+             FROM exposure_rollups WHERE app_id = ${appId}`;
 }
 
 function addTo(map: Map<number, number[]>, key: number, bucket: number, count: number, buckets: number) {
@@ -101,23 +103,44 @@ export function userDaysSql(scope: FactScope, days: readonly Day[], windowDays: 
  * was at risk at the day's start, by bucket (the pushes in [s - W days, s):
  * optOutPushes of @optout/events, in SQL), as a map bucket -> opt-outs.
  *
- * The rows are read without FINAL: the rollup leaves one row per opt-out and
- * window in the ranges its status covers (services/rollup/src/write.ts merges
- * a range it wrote again before the status says so), and a FINAL read of
- * 100,000 rows costs more than everything else here. `rows` and `ids` check
- * it: a day where they differ holds two versions of an opt-out, and is
- * computed exactly instead. So is a day with a row outside [s, next start)
- * (`misfits`: ClickHouse's local date of t and this service's day starts,
- * periods.ts, disagree on the zone).
+ * The rows are read without FINAL first: on a single server the rollup leaves
+ * one row per opt-out and window in the ranges its status covers
+ * (services/rollup/src/write.ts merges a range it wrote again before the
+ * status says so), and a FINAL read of 100,000 rows costs more than everything
+ * else here. `rows` and `ids` check it: where they differ (two versions of an
+ * opt-out: on a cluster each replica holds its own copy and the one it fetched
+ * until they merge), the rows are read again with FINAL (`final`). A day with
+ * a row outside [s, next start) (`misfits`: ClickHouse's local date of t and
+ * this service's day starts, periods.ts, disagree on the zone) is computed
+ * exactly.
  */
 export function optOutsSql(
   scope: FactScope,
   days: readonly Day[],
   windowDays: number,
   maxBucket: number,
+  final = false,
 ): SqlFragment {
   const starts = unsafeRaw(`[${[...days.map((d) => d.start), days[days.length - 1]!.end].join(',')}]`);
-  const { start, end } = scope.range;
+  const columns = sql`optout_at_ms, transition_id, first_seen_ms, out_before, flips, within, recent, band`;
+  const where = [
+    sql`window_days = ${windowDays}`,
+    sql`optout_at_ms < ${computedThroughMs(scope.appId)}`,
+    sql`is_deleted = 0`,
+  ];
+  const rows = final
+    ? finalRows({
+        table: 'exposure_optouts',
+        columns,
+        appId: scope.appId,
+        channel: scope.channel,
+        timeColumn: 'optout_at',
+        range: scope.range,
+        where,
+      })
+    : sql`SELECT ${columns} FROM exposure_optouts
+          WHERE app_id = ${scope.appId} AND channel = ${scope.channel}
+            AND ${inRange(sql`optout_at`, scope.range)} AND ${join(where, ' AND ')}`;
   // Lambdas capture u and s; each is also read outside a lambda, or 18.16 drops it from the subquery.
   return sql`
     SELECT d, count() AS rows, uniqExact(transition_id) AS ids, countIf(NOT fits) AS misfits,
@@ -131,10 +154,7 @@ export function optOutsSql(
                s <= optout_at_ms AND optout_at_ms < ${starts}[d + 2] AS fits,
                intDiv(optout_at_ms, ${QUARTER_MS}) - intDiv(s, ${QUARTER_MS}) AS u,
                transition_id, first_seen_ms, out_before, flips, within, recent, band
-        FROM exposure_optouts
-        WHERE app_id = ${scope.appId} AND channel = ${scope.channel} AND window_days = ${windowDays}
-          AND optout_at >= ${dateTimeLiteral(start)} AND optout_at < ${dateTimeLiteral(end)}
-          AND optout_at_ms < ${computedThroughMs(scope.appId)} AND is_deleted = 0
+        FROM (${rows})
       )
       WHERE u >= 0
     )
@@ -180,9 +200,16 @@ export async function readRollup(
     });
     userDays.set(num(row.s) * 1000, counts);
   }
+  const twice = optOutRows.some((row) => num(row.rows) !== num(row.ids));
+  const finalRowsOf = twice
+    ? await warehouse.rows(
+        optOutsSql(scope, days, windowDays, maxBucket, true),
+        options('exposure_optouts_final'),
+      )
+    : optOutRows;
   const optOuts = new Map<number, number[]>();
   const unsure = new Set<number>();
-  for (const row of optOutRows) {
+  for (const row of finalRowsOf) {
     const d = num(row.d);
     if (num(row.rows) !== num(row.ids) || num(row.misfits) > 0) unsure.add(d);
     const [buckets, counts] = row.buckets as [unknown[], unknown[]];

@@ -57,7 +57,12 @@ export function inRange(column: SqlFragment, range: { start: Date; end: Date }):
  */
 export const FINAL_SLICES = 2;
 
-export type FactTable = 'consent_transitions' | 'optout_campaign_touches' | 'optout_event_counts';
+export type FactTable =
+  | 'consent_transitions'
+  | 'optout_campaign_touches'
+  | 'optout_event_counts'
+  // The exposure rollup's opt-out rows: versioned and tombstoned the same way.
+  | 'exposure_optouts';
 
 export interface FinalRead {
   table: FactTable;
