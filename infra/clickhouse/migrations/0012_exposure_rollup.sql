@@ -35,8 +35,9 @@ FROM raw_push;
 -- insert is processed): such an event can change instants the rollup already
 -- computed (it computes an instant only two minutes after it has passed, so
 -- fresher events land before it). The rollup takes a mark into account
--- EXPOSURE_MARK_SLACK after marked_at (services/rollup/src/marks.ts), by when
--- the rows of its insert are stored whatever order the views ran in. A push marks (from_ms, to_ms]: its window
+-- MARK_SLACK_MS after marked_at (@optout/events exposure-layout.ts), by when
+-- the rows of its insert are stored whatever order the views ran in. A push
+-- marks (from_ms, to_ms]: its window
 -- and the 32 days an opt-out row looks back; a consent change marks
 -- everything after it; a first event marks everything after it, per user
 -- (the rollup and the query check whether it really lowered the user's first
