@@ -331,12 +331,14 @@ export async function reachServers(client: ClickHouseClient): Promise<ReachedSer
 /**
  * Runs each statement on one server (the first that answers) of every shard
  * of the client's cluster: mutations and partition drops of the replicated
- * local tables, which replicate them to the other replicas. Throws when a
- * shard has no server answering; repeating the whole call is harmless.
+ * local tables, which replicate them to the other replicas. Statements may
+ * depend on the server (a function of its client: e.g. only the partitions it
+ * holds). Throws when a shard has no server answering; repeating the whole
+ * call is harmless.
  */
 export async function commandOnEveryShard(
   client: ClickHouseClient,
-  statements: readonly string[],
+  statements: readonly string[] | ((server: ClickHouseClient) => Promise<readonly string[]>),
   settings?: ClickHouseSettings,
 ): Promise<void> {
   const reached = await reachServers(client);
@@ -347,7 +349,7 @@ export async function commandOnEveryShard(
         `only ${byShard.size} of ${reached.expected.shards} shards answer (CLICKHOUSE_REPLICA_URLS): waiting`,
       );
     for (const server of byShard.values())
-      for (const query of statements)
+      for (const query of typeof statements === 'function' ? await statements(server.client) : statements)
         await server.client.command({ query, ...(settings ? { clickhouse_settings: settings } : {}) });
   } finally {
     await reached.close();

@@ -23,17 +23,27 @@ import {
   sql,
 } from '@optout/clickhouse';
 
-/** Statements on `table(name)`: the table itself, or on a cluster its replicated local table, one server per shard. */
+/**
+ * Statements on `table(name)`: the table itself, or on a cluster its replicated
+ * local table, one server per shard; `server` is the client of that server.
+ */
 export async function onEveryShard(
   client: ClickHouseClient,
-  statements: (table: (name: string) => SqlFragment) => SqlFragment[],
+  statements: (
+    table: (name: string) => SqlFragment,
+    server: ClickHouseClient,
+    tableName: (name: string) => string,
+  ) => SqlFragment[] | Promise<SqlFragment[]>,
   settings?: ClickHouseSettings,
 ) {
   const cluster = clusterOf(client) !== undefined;
-  const queries = statements((name) => identifier(cluster ? localTableOf(name) : name)).map((q) => q.text);
+  const tableName = (name: string) => (cluster ? localTableOf(name) : name);
+  const table = (name: string) => identifier(tableName(name));
+  const queries = async (server: ClickHouseClient) =>
+    (await statements(table, server, tableName)).map((q) => q.text);
   if (cluster) await commandOnEveryShard(client, queries, settings);
   else
-    for (const query of queries)
+    for (const query of await queries(client))
       await client.command({ query, ...(settings ? { clickhouse_settings: settings } : {}) });
 }
 

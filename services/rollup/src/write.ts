@@ -5,7 +5,15 @@
 // the step's version (the server clock when it started, and a counter): a
 // later step wins.
 import type { ClickHouseClient } from '@clickhouse/client';
-import { dateTimeLiteral, insertTsv, sql, TABLES, type TableSpec, TsvRows } from '@optout/clickhouse';
+import {
+  clickhouseErrorCode,
+  dateTimeLiteral,
+  insertTsv,
+  sql,
+  TABLES,
+  type TableSpec,
+  TsvRows,
+} from '@optout/clickhouse';
 import { CHANNELS, DAY_MS, MAX_WINDOW_DAYS, type OptOutExposure, QUARTER_MS } from '@optout/events';
 import { onEveryShard } from './housekeeping.ts';
 import { type OptOut, READ_SETTINGS } from './read.ts';
@@ -72,12 +80,31 @@ async function anyOptOutRows(client: ClickHouseClient, appId: string, from: Date
   return Number((await result.json<{ n: string }>())[0]?.n ?? 0);
 }
 
+/** Code 388, CANNOT_ASSIGN_OPTIMIZE: with optimize_throw_if_noop, a merge OPTIMIZE could not do now. */
+const CANNOT_ASSIGN_OPTIMIZE = 388;
+const MERGE_ATTEMPTS = 10;
+
 /**
  * Merges the monthly partitions of [from, to) so that each opt-out and window
- * has one row left, its latest (OPTIMIZE ... FINAL waits for the merge; with
- * optimize_throw_if_noop a merge it cannot do now fails the run, retried).
+ * has one row left, its latest (OPTIMIZE ... FINAL waits for the merge it
+ * does). With optimize_throw_if_noop a merge it cannot do fails instead of
+ * passing in silence: when a background merge holds some of the parts (the
+ * rows were just inserted), so it is tried again after that merge had time to
+ * end, and then the run fails (and is retried). Only the partitions a server
+ * holds: an empty one is a "noop" too, and a shard need not hold every month.
  */
 async function mergeOptOuts(client: ClickHouseClient, from: Date, to: Date): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await optimizeOptOuts(client, from, to);
+    } catch (err) {
+      if (clickhouseErrorCode(err) !== CANNOT_ASSIGN_OPTIMIZE || attempt === MERGE_ATTEMPTS) throw err;
+      await new Promise((resolve) => setTimeout(resolve, 250 * attempt));
+    }
+  }
+}
+
+async function optimizeOptOuts(client: ClickHouseClient, from: Date, to: Date): Promise<void> {
   const months: number[] = [];
   for (
     let m = new Date(Date.UTC(from.getUTCFullYear(), from.getUTCMonth(), 1));
@@ -87,8 +114,16 @@ async function mergeOptOuts(client: ClickHouseClient, from: Date, to: Date): Pro
     months.push(m.getUTCFullYear() * 100 + m.getUTCMonth() + 1);
   await onEveryShard(
     client,
-    (table) =>
-      months.map((month) => sql`OPTIMIZE TABLE ${table('exposure_optouts')} PARTITION ${month} FINAL`),
+    async (table, server, tableName) => {
+      const result = await server.query({
+        query: sql`SELECT DISTINCT toUInt32(partition) AS month FROM system.parts
+                   WHERE active AND database = currentDatabase() AND table = ${tableName('exposure_optouts')}
+                     AND toUInt32(partition) IN ${months}`.text,
+        format: 'JSONEachRow',
+      });
+      const held = (await result.json<{ month: number | string }>()).map((r) => Number(r.month));
+      return held.map((month) => sql`OPTIMIZE TABLE ${table('exposure_optouts')} PARTITION ${month} FINAL`);
+    },
     { optimize_throw_if_noop: 1 },
   );
 }
