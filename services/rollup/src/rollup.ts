@@ -166,7 +166,8 @@ export class AppRollup {
     const goOn =
       kind === 'forward' && this.kept !== null && this.kept.sweep.quarter === status!.computedThrough;
     const users = await loadUsers(client, appId, goOn ? this.kept!.users : undefined);
-    const firstQuarter = Number.isFinite(firstEventOf(users)) ? quarterOf(firstEventOf(users)) : target;
+    const firstEvent = firstEventOf(users);
+    const firstQuarter = Number.isFinite(firstEvent) ? quarterOf(firstEvent) : target;
     let from = !status
       ? firstQuarter
       : kind === 'resweep'
@@ -183,9 +184,8 @@ export class AppRollup {
       ({ sweep, history } = this.kept!);
       const knownUsers = history.users;
       pushes = await readPushes(client, appId, users, history.pushes, from * QUARTER_MS, to * QUARTER_MS);
-      history.users = users.firstSeen.length;
-      history.firstSeen = Float64Array.from(users.firstSeen);
-      history.changes = users.changes;
+      // In place: the sweep holds this object.
+      Object.assign(history, historyOf(users, history.pushes));
       sweep.extended(knownUsers);
     } else {
       const grid = new PushGrid(quarterOf(from * QUARTER_MS - PUSHES_BEFORE_MS));
@@ -197,12 +197,7 @@ export class AppRollup {
         from * QUARTER_MS - PUSHES_BEFORE_MS,
         to * QUARTER_MS,
       );
-      history = {
-        users: users.firstSeen.length,
-        firstSeen: Float64Array.from(users.firstSeen),
-        pushes: grid,
-        changes: users.changes,
-      };
+      history = historyOf(users, grid);
       sweep = new AppSweep(history, from);
     }
     const pushesRead = performance.now();
@@ -217,6 +212,12 @@ export class AppRollup {
       kind === 'resweep' && status
         ? Math.min(from, Math.max(quarterOf(Math.max(0, resweepFromMs!)), status.computedFrom))
         : from;
+    // No opt-out can lie there (no event before the first one): one would get a tombstone.
+    const before = users.optOuts.find((o) => o.t >= staleFrom * QUARTER_MS && o.t < from * QUARTER_MS);
+    if (before)
+      throw new Error(
+        `an opt-out at ${before.t} before the sweep's start ${from * QUARTER_MS} would get a tombstone`,
+      );
     const counts = await writeOptOuts(
       client,
       appId,
@@ -252,6 +253,16 @@ export class AppRollup {
       },
     };
   }
+}
+
+/** What the sweep reads of the users (their first events as read now), with the pushes held. */
+function historyOf(users: AppUsers, pushes: PushGrid): AppHistory {
+  return {
+    users: users.firstSeen.length,
+    firstSeen: Float64Array.from(users.firstSeen),
+    pushes,
+    changes: users.changes,
+  };
 }
 
 /** The rows of the opt-outs in [fromMs, toMs), their pushes from the grid. */
