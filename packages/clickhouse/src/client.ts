@@ -86,9 +86,18 @@ function isLoopback(url: string): boolean {
  *   rows only once it has fetched them: a read right after the INSERT could
  *   miss them. Every table is idempotent to repeated rows (ReplacingMergeTree by
  *   identity, min states, distinct counts), so duplicates cost only merges.
- * Both are accepted by 18.16 and by current servers.
+ * - distributed_product_mode=global: the exposure rollup reads a Distributed
+ *   table with `IN (subquery)` over another one (its pending marks), which the
+ *   default mode (deny) refuses with code 288; `global` runs the subquery once
+ *   and ships its result to every shard, exact however the tables are sharded
+ *   (the query service sends the same per query, services/query/src/warehouse.ts).
+ * All three are accepted by 18.16 and by current servers.
  */
-export const CLUSTER_WRITER_SETTINGS = { insert_distributed_sync: 1, insert_deduplicate: 0 } as const;
+export const CLUSTER_WRITER_SETTINGS = {
+  insert_distributed_sync: 1,
+  insert_deduplicate: 0,
+  distributed_product_mode: 'global',
+} as const;
 
 const clusters = new WeakMap<ClickHouseClient, ClusterOfClient>();
 
