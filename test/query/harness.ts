@@ -49,7 +49,14 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-/** The query service on 127.0.0.1:0, reading `database` as the read-only user. */
+/**
+ * The query service on 127.0.0.1:0, reading `database` as the read-only user.
+ * Its event-loop overload guard is off unless `env` sets it: the server runs in
+ * the test's process, beside brute-force references and pipelines whose work
+ * blocks the loop for seconds on a busy CI machine, and the guard would shed
+ * the test's own requests (503). Shedding is tested on its own, with the heap
+ * limit (limits.integration.test.ts).
+ */
 export async function startServer(
   database: string,
   env: Record<string, string> = {},
@@ -64,6 +71,7 @@ export async function startServer(
     KAFKA_BROKERS: stack.brokers.join(','),
     API_KEYS: apiKeysJson('app-1'),
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    OVERLOAD_MAX_EVENT_LOOP_DELAY_MS: '0',
     ...env,
   });
   const app = await buildQueryServer({ config, ...deps });
