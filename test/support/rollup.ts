@@ -41,6 +41,10 @@ export function rollupAlongside(
 ): { stop(): Promise<void> } {
   let stopped = false;
   const rollups = new Map<string, AppRollup>();
+  // Failed passes are expected while a fault test has a server down, but a
+  // pass that fails for another reason would otherwise only surface in the
+  // final settle (as code 288 did): each distinct message is printed at stop.
+  const failures = new Map<string, number>();
   const running = (async () => {
     while (!stopped) {
       try {
@@ -50,8 +54,10 @@ export function rollupAlongside(
           rollups.set(appId, rollup);
           await rollupApp(rollup, undefined, () => stopped);
         }
-      } catch {
+      } catch (error) {
         // The service logs it and tries again after a backoff; so does this.
+        const message = error instanceof Error ? error.message : String(error);
+        failures.set(message, (failures.get(message) ?? 0) + 1);
       }
       await new Promise((resolve) => setTimeout(resolve, 500));
     }
@@ -60,6 +66,8 @@ export function rollupAlongside(
     async stop() {
       stopped = true;
       await running;
+      for (const [message, count] of failures)
+        console.warn(`the rollup beside the load failed ${count} pass(es): ${message}`);
     },
   };
 }
