@@ -89,7 +89,9 @@ export async function crashBroker(k: KafkaNode, during: () => Promise<void>): Pr
     await during();
   } finally {
     await kafkaNodeStart(s, k);
-    await kafkaNodeReady(s, k);
+    // A restarted broker replays the metadata log first: on a loaded machine
+    // (a load average of 19 here) that took over the stack's usual 120 s.
+    await kafkaNodeReady(s, k, 240_000);
   }
 }
 
