@@ -23,7 +23,13 @@ export function captureLogs(): CapturedLog {
             : typeof first === 'object' && first !== null
               ? first
               : { msg: String(first) };
-        lines.push(JSON.stringify({ level, ...bindings, ...fields, ...(message ? { msg: message } : {}) }));
+        // An Error among the fields is written as pino's serializer writes it: message and stack.
+        const line = { level, ...bindings, ...fields, ...(message ? { msg: message } : {}) };
+        lines.push(
+          JSON.stringify(line, (_key, value) =>
+            value instanceof Error ? { message: value.message, stack: value.stack } : value,
+          ),
+        );
       };
     }
     logger.child = (more: Record<string, unknown>) => make({ ...bindings, ...more });

@@ -20,6 +20,8 @@
 // sends the settings that make its writes durable on every replica before they
 // return (CLUSTER_WRITER_SETTINGS, docs/clickhouse-cluster.md).
 import { type ClickHouseClient, type ClickHouseSettings, createClient } from '@clickhouse/client';
+import type { Logger } from '@optout/observability';
+import { clientLoggerClass, defaultClientLogger, libraryLevel } from './client-log.ts';
 
 export type { ClickHouseClient, ClickHouseSettings };
 
@@ -41,6 +43,8 @@ export interface ClickHouseClientOptions {
   cluster?: string | undefined;
   /** Every server of the cluster (CLICKHOUSE_REPLICA_URLS): see ClusterOfClient. */
   replicaUrls?: string[] | undefined;
+  /** Where the client library's own lines go (./client-log.ts); a shared pino logger when omitted. */
+  logger?: Logger | undefined;
 }
 
 /** What a client built for a cluster knows of it. */
@@ -107,6 +111,7 @@ export function clusterOf(client: ClickHouseClient): ClusterOfClient | undefined
 }
 
 function clientConfig(options: ClickHouseClientOptions, readOnly: boolean) {
+  const logger = options.logger ?? defaultClientLogger();
   return {
     url: options.url,
     username: options.username,
@@ -116,6 +121,7 @@ function clientConfig(options: ClickHouseClientOptions, readOnly: boolean) {
     application: options.application ?? (readOnly ? 'optout-reader' : 'optout-writer'),
     request_timeout: options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
     compression: { response: false, request: !readOnly && !isLoopback(options.url) },
+    log: { LoggerClass: clientLoggerClass(logger), level: libraryLevel(logger) },
   };
 }
 

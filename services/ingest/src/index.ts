@@ -67,9 +67,10 @@ export async function startIngest(config: IngestConfig): Promise<IngestHandle> {
     ...clickhouseConnection(config),
     database: config.CLICKHOUSE_DATABASE,
     application: 'optout-ingest',
+    logger,
   });
   if (config.INGEST_MIGRATE) {
-    const admin = createClickHouseClient(clickhouseConnection(config));
+    const admin = createClickHouseClient({ ...clickhouseConnection(config), logger });
     const result = await migrate(admin, { database: config.CLICKHOUSE_DATABASE });
     await admin.close();
     logger.info({ event: 'migrations', applied: result.applied }, 'ClickHouse schema up to date');

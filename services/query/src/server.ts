@@ -56,6 +56,7 @@ export async function buildQueryServer(deps: QueryServerDeps): Promise<FastifyIn
       // Our own per-query deadlines are shorter; this only has to outlast the longest export.
       requestTimeoutMs: Math.max(config.QUERY_TIMEOUT_MS, config.EXPORT_TIMEOUT_MS) + 30_000,
       application: 'optout-query',
+      logger,
     });
   const producer =
     deps.producer ?? createControlProducer(kafkaConnection(config), `${config.KAFKA_CLIENT_ID}-query`);

@@ -29,6 +29,7 @@ export async function startRollup(config: RollupConfig): Promise<RollupHandle> {
     application: 'optout-rollup',
     // A step reads a month of pushes: minutes at the scale of millions of users.
     requestTimeoutMs: 30 * 60_000,
+    logger,
   });
   const loop = new RollupLoop(
     clickhouse,
