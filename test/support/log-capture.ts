@@ -19,7 +19,7 @@ export function captureLogs(): CapturedLog {
       logger[level] = (first: unknown, message?: string) => {
         const fields =
           first instanceof Error
-            ? { err: { message: first.message, stack: first.stack } }
+            ? { err: first }
             : typeof first === 'object' && first !== null
               ? first
               : { msg: String(first) };

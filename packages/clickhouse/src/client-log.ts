@@ -13,7 +13,7 @@ import { createLogger, type Logger } from '@optout/observability';
 
 /** The fields of one library line: its module, arguments and error. */
 function fields({ module, args, err }: LogParams & { err?: Error }) {
-  return { component: 'clickhouse-client', module, ...(args ? { args } : {}), ...(err ? { err } : {}) };
+  return { module, ...(args ? { args } : {}), ...(err ? { err } : {}) };
 }
 
 /**
@@ -25,22 +25,24 @@ function fields({ module, args, err }: LogParams & { err?: Error }) {
  * (export, the rollup's month-long reads) for a ClickHouse next to the service.
  */
 export function clientLoggerClass(logger: Logger): new () => LibraryLogger {
+  // As kafkajs's lines are (packages/kafka/src/client.ts): a child with the component.
+  const child = logger.child({ component: 'clickhouse-client' });
   return class implements LibraryLogger {
     trace(p: LogParams) {
-      logger.trace(fields(p), p.message);
+      child.trace(fields(p), p.message);
     }
     debug(p: LogParams) {
-      logger.debug(fields(p), p.message);
+      child.debug(fields(p), p.message);
     }
     info(p: LogParams) {
-      logger.info(fields(p), p.message);
+      child.info(fields(p), p.message);
     }
     warn(p: WarnLogParams) {
-      if (p.module === 'Config') logger.debug(fields(p), p.message);
-      else logger.warn(fields(p), p.message);
+      if (p.module === 'Config') child.debug(fields(p), p.message);
+      else child.warn(fields(p), p.message);
     }
     error(p: ErrorLogParams) {
-      logger.error(fields(p), p.message);
+      child.error(fields(p), p.message);
     }
   };
 }
