@@ -64,38 +64,37 @@ export function factStatements(db: string, o: QueryBenchOptions, startS: number)
   const backAt = (k: string) =>
     `least(toInt64(${ts(k)}) * 1000 + 3600000 + toInt64(cityHash64(${k}, 3) % (20 * 86400000)), toInt64(${startS + span}) * 1000 - 1)`;
   return [
-    `INSERT INTO ${db}.consent_transitions (app_id, channel, occurred_at, transition_id, user_id, kind, occurred_at_ms, source, pushes_before, last_touch_campaign_id, last_touch_at_ms, next_activity_at_ms, next_opt_in_at_ms, version, is_deleted)
+    // Each opt-out carries its 4 app event counts in its row, as ingest writes them (migration 0013).
+    `INSERT INTO ${db}.consent_transitions (app_id, channel, occurred_at, transition_id, user_id, kind, occurred_at_ms, source, pushes_before, last_touch_campaign_id, last_touch_at_ms, next_activity_at_ms, next_opt_in_at_ms, version, is_deleted, event_names, event_days_before, event_counts, event_counts_in_row)
      SELECT '${QUERY_APP}', 'PUSH', toDateTime(${ts('number')}), concat('t', toString(number)), ${user('number')}, ${optOut},
        toInt64(${ts('number')}) * 1000, if(number % 10 = 0, NULL, arrayElement(${sources}, (number % 4) + 1)),
        arrayMap(d -> toUInt32(d * (number % 3) + intDiv(d * (number % 7), 3)), arrayMap(i -> i + 1, range(30))),
        concat('cmp-', toString(number % 40)), toInt64(${ts('number')}) * 1000 - 3600000,
        if(number % 3 = 0, toInt64(0), toInt64(${ts('number')}) * 1000 + 86400000),
-       if(number % 3 = 0, ${backAt('number')}, toInt64(0)), toUInt64(1), toUInt8(0)
+       if(number % 3 = 0, ${backAt('number')}, toInt64(0)), toUInt64(1), toUInt8(0),
+       arrayMap(j -> arrayElement(${events}, j + (number % 2) * 4 + 1), range(4)),
+       arrayMap(j -> toUInt8(1 + (number * 4 + j) % 7), range(4)),
+       arrayMap(j -> toUInt32(1 + (number * 4 + j) % 5), range(4)), toUInt8(1)
      FROM numbers(${n})`,
     `INSERT INTO ${db}.optout_campaign_touches (app_id, channel, optout_at, transition_id, campaign_id, days_before, user_id, opens, clicks, dismisses, conversions, interactions, version)
      SELECT '${QUERY_APP}', 'PUSH', toDateTime(${ts('intDiv(number, 3)')}), concat('t', toString(intDiv(number, 3))),
        concat('cmp-', toString((intDiv(number, 3) + (number % 3) * 7) % 40)), toUInt8(1 + number % 7), ${user('intDiv(number, 3)')},
        toUInt32(number % 2), toUInt32(number % 3 = 0), toUInt32(number % 5 = 0), toUInt32(number % 11 = 0), toUInt32(1 + number % 2), toUInt64(1)
      FROM numbers(${n * 3})`,
-    `INSERT INTO ${db}.optout_event_counts (app_id, channel, optout_at, transition_id, event_name, days_before, user_id, events, version)
-     SELECT '${QUERY_APP}', 'PUSH', toDateTime(${ts('intDiv(number, 4)')}), concat('t', toString(intDiv(number, 4))),
-       arrayElement(${events}, (number % 4) + (intDiv(number, 4) % 2) * 4 + 1), toUInt8(1 + number % 7), ${user('intDiv(number, 4)')},
-       toUInt32(1 + number % 5), toUInt64(1)
-     FROM numbers(${n * 4})`,
     `INSERT INTO ${db}.campaign_reach (app_id, campaign_id, sent_at, user_id)
      SELECT '${QUERY_APP}', concat('cmp-', toString(number % 40)), toDateTime(toUInt32(${startS}) + intDiv(number * ${span}, ${o.reachRows})), ${user('number')}
      FROM numbers(${o.reachRows})`,
     `INSERT INTO ${db}.campaign_names (app_id, campaign_id, campaign_name, observed_at_ms, event_id)
      SELECT '${QUERY_APP}', concat('cmp-', toString(number)), concat('Campaign ', toString(number)), toInt64(${startS}) * 1000, concat('n', toString(number))
      FROM numbers(40)`,
-    `INSERT INTO ${db}.consent_transitions (app_id, channel, occurred_at, transition_id, user_id, kind, occurred_at_ms, source, pushes_before, last_touch_campaign_id, last_touch_at_ms, next_activity_at_ms, next_opt_in_at_ms, version, is_deleted)
+    `INSERT INTO ${db}.consent_transitions (app_id, channel, occurred_at, transition_id, user_id, kind, occurred_at_ms, source, pushes_before, last_touch_campaign_id, last_touch_at_ms, next_activity_at_ms, next_opt_in_at_ms, version, is_deleted, event_counts_in_row)
      SELECT '${EXPORT_APP}', 'PUSH', toDateTime(${exportTs}), concat('x', toString(number)), concat('x', toString(number)), ${optOut},
-       toInt64(${exportTs}) * 1000, 'os_settings', arrayMap(i -> toUInt32(i), range(30)), '', toInt64(0), toInt64(0), toInt64(0), toUInt64(1), toUInt8(0)
+       toInt64(${exportTs}) * 1000, 'os_settings', arrayMap(i -> toUInt32(i), range(30)), '', toInt64(0), toInt64(0), toInt64(0), toUInt64(1), toUInt8(0), toUInt8(1)
      FROM numbers(${o.exportRows})`,
     // Win-back: the opt-ins of a third of the opt-outs (backAt above).
-    `INSERT INTO ${db}.consent_transitions (app_id, channel, occurred_at, transition_id, user_id, kind, occurred_at_ms, source, pushes_before, last_touch_campaign_id, last_touch_at_ms, next_activity_at_ms, next_opt_in_at_ms, version, is_deleted)
+    `INSERT INTO ${db}.consent_transitions (app_id, channel, occurred_at, transition_id, user_id, kind, occurred_at_ms, source, pushes_before, last_touch_campaign_id, last_touch_at_ms, next_activity_at_ms, next_opt_in_at_ms, version, is_deleted, event_counts_in_row)
      SELECT '${QUERY_APP}', 'PUSH', toDateTime(intDiv(back, 1000)), concat('i', toString(number)), ${user('number')},
-       CAST('OPT_IN' AS Enum8('OPT_OUT' = 1, 'OPT_IN' = 2)), back, 'os_settings', CAST([] AS Array(UInt32)), '', toInt64(0), toInt64(0), toInt64(0), toUInt64(1), toUInt8(0)
+       CAST('OPT_IN' AS Enum8('OPT_OUT' = 1, 'OPT_IN' = 2)), back, 'os_settings', CAST([] AS Array(UInt32)), '', toInt64(0), toInt64(0), toInt64(0), toUInt64(1), toUInt8(0), toUInt8(1)
      FROM (SELECT number, ${backAt('number')} AS back FROM numbers(${n}) WHERE number % 3 = 0)`,
     // The consent changes behind those transitions, for the exposure rollup (which derives
     // the opt-outs from raw_consent): each opt-out, and the opt-in after a third of them.

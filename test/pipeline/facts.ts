@@ -15,6 +15,8 @@ const LIVE_TRANSITIONS = `
          argMax(last_touch_at_ms, version) AS last_touch_at_ms,
          argMax(next_activity_at_ms, version) AS next_activity_at_ms,
          argMax(next_opt_in_at_ms, version) AS next_opt_in_at_ms,
+         argMax(event_names, version) AS names, argMax(event_days_before, version) AS days,
+         argMax(event_counts, version) AS counts, argMax(event_counts_in_row, version) AS in_row,
          argMax(is_deleted, version) AS is_deleted
   FROM consent_transitions
   GROUP BY app_id, channel, user_id, transition_id
@@ -33,6 +35,10 @@ interface Row {
   last_touch_at_ms: string;
   next_activity_at_ms: string;
   next_opt_in_at_ms: string;
+  names: string[];
+  days: number[];
+  counts: number[];
+  in_row: number;
 }
 
 const byKey = (
@@ -69,7 +75,9 @@ export async function readOptOutFacts(client: ClickHouseClient): Promise<OptOutF
             argMax(interactions, version) AS interactions
      FROM optout_campaign_touches GROUP BY transition_id, campaign_id, days_before`,
   );
-  const counts = await rows<{
+  // The event counts: in the transition row (migration 0013), or for a row written
+  // before it (event_counts_in_row = 0), in optout_event_counts.
+  const apart = await rows<{
     transition_id: string;
     event_name: string;
     days_before: number;
@@ -79,6 +87,10 @@ export async function readOptOutFacts(client: ClickHouseClient): Promise<OptOutF
     `SELECT transition_id, event_name, days_before, argMax(events, version) AS events
      FROM optout_event_counts GROUP BY transition_id, event_name, days_before`,
   );
+  const countsOf = (r: Row) =>
+    r.in_row === 1
+      ? r.names.map((event_name, i) => ({ event_name, days_before: r.days[i]!, events: r.counts[i]! }))
+      : apart.filter((x) => x.transition_id === r.transition_id);
   const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
   return live
     .map((r): OptOutFact => {
@@ -109,8 +121,7 @@ export async function readOptOutFacts(client: ClickHouseClient): Promise<OptOutF
             interactions,
           }))
           .sort((a, b) => cmp(a.campaign_id, b.campaign_id) || a.days_before - b.days_before),
-        event_counts: counts
-          .filter((x) => x.transition_id === r.transition_id)
+        event_counts: countsOf(r)
           .map(({ event_name, days_before, events }) => ({ event_name, days_before, events }))
           .sort((a, b) => cmp(a.event_name, b.event_name) || a.days_before - b.days_before),
       };

@@ -8,6 +8,7 @@ import { generateEvents } from '../support/generate.ts';
 import { createTestPipeline, type TestPipeline } from '../support/pipeline.ts';
 import * as insights from '../support/reference/insights.ts';
 import * as reference from '../support/reference.ts';
+import { waitFor } from '../support/wait.ts';
 import { apiKeysJson, KEYS, OpenApiValidator, type RunningServer, startServer } from './harness.ts';
 
 const DAY = 86_400_000;
@@ -123,5 +124,61 @@ describe('query API with pipeline-made facts', () => {
         expect(lines.map((l) => JSON.parse(l))).toEqual(expected);
       });
     }
+  }
+
+  // Last: it rewrites the database. A release before migration 0013 wrote the
+  // event counts into optout_event_counts, and its transition rows read
+  // event_counts_in_row = 0. Moving half of the opt-outs' counts there (their
+  // arrays emptied) must change no answer: the names are then read from both.
+  it('events stays exact over opt-outs whose counts are in optout_event_counts (before 0013)', async () => {
+    const moved = 'cityHash64(transition_id) % 2 = 0';
+    await pipeline.clickhouse.command({
+      query: `INSERT INTO optout_event_counts
+          (app_id, channel, optout_at, transition_id, event_name, days_before, user_id, events, version)
+        SELECT app_id, channel, occurred_at, transition_id, name, day, user_id, n, version
+        FROM consent_transitions FINAL
+        ARRAY JOIN event_names AS name, event_days_before AS day, event_counts AS n
+        WHERE ${moved}`,
+    });
+    await pipeline.clickhouse.command({
+      query: `ALTER TABLE consent_transitions UPDATE event_counts_in_row = 0,
+          event_names = CAST([] AS Array(String)), event_days_before = CAST([] AS Array(UInt8)),
+          event_counts = CAST([] AS Array(UInt32))
+        WHERE ${moved}`,
+    });
+    await waitFor(
+      async () =>
+        (await count(
+          'SELECT count() AS n FROM system.mutations WHERE database = currentDatabase() AND is_done = 0',
+        )) === 0,
+      'the mutation to finish',
+      60_000,
+    );
+    expect(await count('SELECT count() AS n FROM optout_event_counts')).toBeGreaterThan(0);
+    expect(
+      await count(
+        'SELECT countIf(event_counts_in_row = 1 AND length(event_names) > 0) AS n FROM consent_transitions',
+      ),
+    ).toBeGreaterThan(0);
+    for (const r of ranges)
+      for (const channel of ['PUSH', 'EMAIL'] as const)
+        for (const count of ['total', 'unique'] as const) {
+          const params = {
+            appId: APP,
+            channel,
+            range: reference.resolveRange(r, NOW),
+            lookbackDays: 4,
+            count,
+          };
+          expect(
+            await body('events', queryString(r, { channel, lookback_days: '4', count })),
+            `${r.period} ${r.tz} ${channel} ${count}`,
+          ).toEqual(reference.lastEvents(events, params, NOW));
+        }
+  });
+
+  async function count(query: string): Promise<number> {
+    const result = await pipeline.clickhouse.query({ query, format: 'JSONEachRow' });
+    return Number((await result.json<{ n: string }>())[0]?.n);
   }
 });

@@ -14,6 +14,8 @@ export type ColumnType =
   | 'UInt64'
   | 'Int64'
   | "DateTime('UTC')"
+  | 'Array(String)'
+  | 'Array(UInt8)'
   | 'Array(UInt16)'
   | 'Array(UInt32)'
   | 'Array(Int64)'
@@ -31,6 +33,8 @@ interface ValueOf {
   Int64: number;
   /** Epoch seconds. */
   "DateTime('UTC')": number;
+  'Array(String)': readonly string[];
+  'Array(UInt8)': readonly number[];
   'Array(UInt16)': readonly number[];
   'Array(UInt32)': readonly number[];
   'Array(Int64)': readonly number[];
@@ -98,6 +102,12 @@ export const TABLES = {
       col('next_opt_in_at_ms', 'Int64'),
       col('version', 'UInt64'),
       col('is_deleted', 'UInt8'),
+      // The opt-out's app event counts (0013): parallel arrays, one entry per
+      // (event name, day-before bucket); in_row 0 = in optout_event_counts instead.
+      col('event_names', 'Array(String)'),
+      col('event_days_before', 'Array(UInt8)'),
+      col('event_counts', 'Array(UInt32)'),
+      col('event_counts_in_row', 'UInt8'),
     ],
     erasure: all,
   },
@@ -120,6 +130,8 @@ export const TABLES = {
     ],
     erasure: all,
   },
+  // Written by releases before 0013 (ingest now writes the counts into the
+  // transition row); read for the transitions whose event_counts_in_row is 0.
   optout_event_counts: {
     name: 'optout_event_counts',
     columns: [

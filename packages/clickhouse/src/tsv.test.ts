@@ -14,7 +14,17 @@ describe('TSV fields', () => {
     expect(tsvField('Int64', -5, 'x')).toBe('-5');
   });
 
+  it('quotes the strings of an array, escaping the quote and control characters', () => {
+    expect(tsvField('Array(String)', ['a', "it's", 'tab\there', 'back\\slash', 'nl\n\0'], 'x')).toBe(
+      "['a','it\\'s','tab\\there','back\\\\slash','nl\\n\\0']",
+    );
+    expect(tsvField('Array(String)', [], 'x')).toBe('[]');
+    expect(tsvField('Array(UInt8)', [1, 30], 'x')).toBe('[1,30]');
+  });
+
   it('refuses what the column cannot hold, naming the column', () => {
+    expect(() => tsvField('Array(UInt8)', [256], 'event_days_before')).toThrow(/event_days_before/);
+    expect(() => tsvField('Array(String)', [null], 'event_names')).toThrow(/event_names/);
     expect(() => tsvField('UInt32', -1, 'opens')).toThrow(/opens/);
     expect(() => tsvField('UInt64', 1.5, 'version')).toThrow(/version/);
     expect(() => tsvField('String', null, 'app_id')).toThrow(/app_id/);

@@ -48,6 +48,21 @@ const arrayOf =
     if (!Array.isArray(value)) throw new TypeError(`${column}: expected an array`);
     return `[${value.map((v) => element(v, column)).join(',')}]`;
   };
+// A String inside an array is quoted: in single quotes, with the quote and the
+// control characters backslash-escaped (ClickHouse's quoted-string rules), so
+// the array's text holds no raw tab or newline and needs no TSV escaping itself.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: escaping control characters is the point
+const QUOTED_SPECIAL = /[\\'\t\n\r\u0000\b\f]/g;
+const QUOTED_ESCAPES: Record<string, string> = { ...TSV_ESCAPES, "'": "\\'", '\b': '\\b', '\f': '\\f' };
+const quotedStr = (value: unknown, column: string): string => {
+  if (typeof value !== 'string') throw new TypeError(`${column}: expected a string`);
+  return `'${value.replace(QUOTED_SPECIAL, (c) => QUOTED_ESCAPES[c]!)}'`;
+};
+const uint8 = (value: unknown, column: string): string => {
+  const text = uint(value, column);
+  if ((value as number) > 255) throw new RangeError(`${column}: ${text} does not fit UInt8`);
+  return text;
+};
 const viewOnly = (_value: unknown, column: string): string => {
   throw new TypeError(`${column}: written through its view, not inserted`);
 };
@@ -57,11 +72,13 @@ const FIELD: Record<ColumnType, (value: unknown, column: string) => string> = {
   Enum8: str,
   'Nullable(String)': nullableStr,
   Int64: int64,
-  UInt8: uint,
+  UInt8: uint8,
   UInt16: uint,
   UInt32: uint,
   UInt64: uint,
   "DateTime('UTC')": uint,
+  'Array(String)': arrayOf(quotedStr),
+  'Array(UInt8)': arrayOf(uint8),
   'Array(UInt16)': arrayOf(uint),
   'Array(UInt32)': arrayOf(uint),
   'Array(Int64)': arrayOf(int64),

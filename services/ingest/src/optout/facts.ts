@@ -1,5 +1,5 @@
 // The facts of one opt-out (SPEC 3), computed from the user's events around it:
-// the rows of consent_transitions, optout_campaign_touches and optout_event_counts.
+// the rows of consent_transitions (which carry the event counts) and optout_campaign_touches.
 // Pure: the same events give the same facts, whatever order they came in.
 //
 // Every fact is a function of the user's events within MAX_WINDOW_DAYS of the

@@ -46,25 +46,34 @@ describe('FactRows detail rows', () => {
   it('writes every row of a history read afresh', () => {
     const rows = new FactRows();
     rows.add(user, optOut({ touches: [touch('x', 1)], eventCounts: counts(2) }, 10), new Map());
-    expect(lengths(rows)).toEqual([1, 1, 2]);
+    expect(lengths(rows)).toEqual([1, 1]);
   });
 
-  it('leaves out the detail rows already written with the same content, never the transition', () => {
+  it('writes the event counts into the transition row, as three parallel arrays', () => {
+    const rows = new FactRows();
+    rows.add(user, optOut({ eventCounts: counts(2) }, 10), new Map());
+    const line = Buffer.concat(rows.consent_transitions.body()).toString();
+    expect(line.endsWith("\t['session','purchase']\t[1,3]\t[2,1]\t1\n")).toBe(true);
+  });
+
+  it('leaves out the touch rows already written with the same content, never the transition', () => {
     const written = new Map<number, number>();
     new FactRows().add(user, optOut({ touches: [touch('x', 1)], eventCounts: counts(2) }, 10), written);
-    // A late push: the transition changes, its details do not.
+    // A late push: the transition changes, its touches do not.
     const again = new FactRows();
     again.add(user, optOut({ touches: [touch('x', 1)], eventCounts: counts(2) }, 11), written);
-    expect(lengths(again)).toEqual([1, 0, 0]);
+    expect(lengths(again)).toEqual([1, 0]);
+    // The transition row, always written, carries its event counts again.
+    expect(Buffer.concat(again.consent_transitions.body()).toString()).toContain("['session','purchase']");
   });
 
-  it('writes a detail row again once its content changed, and a new key', () => {
+  it('writes a touch row again once its content changed, and a new key', () => {
     const written = new Map<number, number>();
-    new FactRows().add(user, optOut({ touches: [touch('x', 1)], eventCounts: counts(2) }, 10), written);
+    new FactRows().add(user, optOut({ touches: [touch('x', 1), touch('y', 1)] }, 10), written);
     const later = new FactRows();
-    later.add(user, optOut({ touches: [touch('x', 1), touch('y', 1)], eventCounts: counts(3) }, 12), written);
-    // y is new, the session count grew; x and purchase are as written.
-    expect(lengths(later)).toEqual([1, 1, 1]);
+    later.add(user, optOut({ touches: [touch('x', 1), touch('y', 2), touch('z', 1)] }, 12), written);
+    // y's count grew and z is new; x is as written.
+    expect(lengths(later)).toEqual([1, 2]);
   });
 
   it('keeps keys apart whatever characters the ids hold', () => {
@@ -77,16 +86,16 @@ describe('FactRows detail rows', () => {
     second.record = { ...second.record, id: 'a' };
     const rows = new FactRows();
     rows.add(user, second, written);
-    expect(lengths(rows)).toEqual([1, 1, 0]);
+    expect(lengths(rows)).toEqual([1, 1]);
   });
 
   it('keeps the opt-outs of one user apart', () => {
     const written = new Map<number, number>();
-    new FactRows().add(user, optOut({ eventCounts: counts(2) }, 10), written);
-    const other = optOut({ eventCounts: counts(2) }, 10);
+    new FactRows().add(user, optOut({ touches: [touch('x', 1)] }, 10), written);
+    const other = optOut({ touches: [touch('x', 1)] }, 10);
     other.record = { ...other.record, id: 'c2' };
     const rows = new FactRows();
     rows.add(user, other, written);
-    expect(lengths(rows)).toEqual([1, 0, 2]);
+    expect(lengths(rows)).toEqual([1, 1]);
   });
 });

@@ -5,7 +5,9 @@
 // Two groups, written in this order within a round (pipeline/round.ts):
 //   event rows: the raw events and what single events imply (reach,
 //               latest-known values, the consent index);
-//   fact rows:  the transitions recomputed from the event rows once durable.
+//   fact rows:  the transitions recomputed from the event rows once durable,
+//               each carrying its app event counts (migration 0013), and the
+//               campaign touches of the opt-outs.
 import { TABLES, TsvRows } from '@optout/clickhouse';
 import type { AppEvent, CampaignInteraction, ConsentChange, PushSent } from '@optout/events';
 import { eventIdHash } from '../recompute/read.ts';
@@ -193,10 +195,9 @@ export class EventRows {
 export class FactRows {
   readonly consent_transitions = new TsvRows(TABLES.consent_transitions);
   readonly optout_campaign_touches = new TsvRows(TABLES.optout_campaign_touches);
-  readonly optout_event_counts = new TsvRows(TABLES.optout_event_counts);
 
   tables() {
-    return [this.consent_transitions, this.optout_campaign_touches, this.optout_event_counts];
+    return [this.consent_transitions, this.optout_campaign_touches];
   }
 
   /**
@@ -207,6 +208,9 @@ export class FactRows {
   add(user: UserWork, row: TransitionRow, written: Map<number, number>): void {
     const { record, channel, facts, version } = row;
     const t = record.t;
+    // The event counts travel in the transition row, versioned with it: one entry
+    // per (event name, day-before bucket), none on opt-ins and tombstones.
+    const counts = facts?.eventCounts ?? [];
     this.consent_transitions.add({
       app_id: user.appId,
       channel,
@@ -226,6 +230,10 @@ export class FactRows {
       next_opt_in_at_ms: row.nextOptInAt,
       version,
       is_deleted: row.kind === null ? 1 : 0,
+      event_names: counts.map((c) => c.eventName),
+      event_days_before: counts.map((c) => c.daysBefore),
+      event_counts: counts.map((c) => c.events),
+      event_counts_in_row: 1,
     });
     if (!facts) return;
     const common = {
@@ -237,7 +245,7 @@ export class FactRows {
       version,
     };
     for (const touch of facts.touches) {
-      const key = detailKey('t', channel, record.id, touch.campaignId, touch.daysBefore);
+      const key = touchKey(channel, record.id, touch.campaignId, touch.daysBefore);
       const content = `${touch.opens},${touch.clicks},${touch.dismisses},${touch.conversions},${touch.interactions}`;
       if (unchanged(written, key, content)) continue;
       this.optout_campaign_touches.add({
@@ -251,40 +259,25 @@ export class FactRows {
         interactions: touch.interactions,
       });
     }
-    for (const count of facts.eventCounts) {
-      const key = detailKey('e', channel, record.id, count.eventName, count.daysBefore);
-      if (unchanged(written, key, String(count.events))) continue;
-      this.optout_event_counts.add({
-        ...common,
-        event_name: count.eventName,
-        days_before: count.daysBefore,
-        events: count.events,
-      });
-    }
   }
 }
 
 /**
- * The text of a detail row's key: its table's tag, then its key columns, each
- * id prefixed with its length: ids may hold any character (NUL included), so a
- * separator alone could make two keys one.
+ * The text of a campaign touch row's key columns, each id prefixed with its
+ * length: ids may hold any character (NUL included), so a separator alone could
+ * make two keys one.
  */
-function detailKey(
-  table: 't' | 'e',
-  channel: string,
-  transitionId: string,
-  name: string,
-  daysBefore: number,
-): string {
-  return `${table}${channel.length}:${channel}${transitionId.length}:${transitionId}${name.length}:${name}${daysBefore}`;
+function touchKey(channel: string, transitionId: string, campaignId: string, daysBefore: number): string {
+  return `${channel.length}:${channel}${transitionId.length}:${transitionId}${campaignId.length}:${campaignId}${daysBefore}`;
 }
 
 /**
  * True when this partition has written the detail row `key` (a campaign touch
- * or an event count of one opt-out) with this `content` since the user's
- * history was read; otherwise records it as written now. A backfill loaded
- * topic by topic recomputes an opt-out once per round that brings it a late
- * push, and its tens of detail rows, unchanged, were most of what ingest wrote.
+ * of one opt-out) with this `content` since the user's history was read;
+ * otherwise records it as written now. A backfill loaded topic by topic
+ * recomputes an opt-out once per round that brings it a late push, and its
+ * detail rows, unchanged, were most of what ingest wrote (the event counts,
+ * which were the most, now travel in the transition row: migration 0013).
  *
  * Leaving such a row out keeps every answer exact. A detail row counts events
  * of fixed windows of its opt-out, so its content only grows with the evidence,

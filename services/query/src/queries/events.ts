@@ -1,9 +1,18 @@
 // events: outcome of each opt-out (retained / churned / pending) and the app
 // events seen in the lookback_days before retained and churned opt-outs
-// (docs/api-contract.md).
+// (docs/api-contract.md). The counts come from the opt-outs' own rows
+// (migration 0013): two queries in parallel, the outcomes and the names, each
+// one FINAL read of the range's opt-outs.
 import { type SqlFragment, sql } from '@optout/clickhouse';
 import { num, type Warehouse } from '../warehouse.ts';
-import { DAY_MS, distinctCount, type FactScope, finalRows, liveOptOuts } from './scope.ts';
+import {
+  DAY_MS,
+  distinctCount,
+  type FactScope,
+  finalRows,
+  liveOptOuts,
+  type TransitionColumn,
+} from './scope.ts';
 
 export type Outcome = 'retained' | 'churned' | 'pending';
 
@@ -30,42 +39,109 @@ function outcomeCode(lookbackDays: number, nowMs: number): SqlFragment {
 
 const OUTCOME_NAMES: Record<string, Outcome> = { '1': 'retained', '2': 'churned', '3': 'pending' };
 
+/**
+ * Per outcome: opt-outs, distinct users, and `counted_apart`: the opt-outs whose
+ * event counts are not in their row (event_counts_in_row = 0: written before
+ * migration 0013, or by a release without it) but in optout_event_counts.
+ */
 function outcomesSql(scope: FactScope, lookbackDays: number, nowMs: number): SqlFragment {
   return sql`
-    SELECT transition_id, user_id, ${outcomeCode(lookbackDays, nowMs)} AS outcome
-    FROM (${liveOptOuts(scope, ['occurred_at_ms', 'next_activity_at_ms'])})`;
+    SELECT outcome, count() AS opt_outs, ${distinctCount(sql`user_id`)} AS users,
+      countIf(event_counts_in_row = 0) AS counted_apart
+    FROM (
+      SELECT user_id, event_counts_in_row, ${outcomeCode(lookbackDays, nowMs)} AS outcome
+      FROM (${liveOptOuts(scope, ['occurred_at_ms', 'next_activity_at_ms', 'event_counts_in_row'])})
+    )
+    GROUP BY outcome`;
 }
 
 /**
- * Latest version of each (opt-out, event name, day-before) count with
- * days_before <= X; user_id only when unique users are counted.
+ * Retained and churned opt-outs (pending ones are left out: charts show
+ * retained and churned only) whose counts are in the row (`inRow` 1) or in
+ * optout_event_counts (0), with their outcome.
  */
-function eventCountsSql(scope: FactScope, lookbackDays: number, count: 'total' | 'unique'): SqlFragment {
-  return finalRows({
+function decidedOptOuts(
+  scope: FactScope,
+  lookbackDays: number,
+  nowMs: number,
+  inRow: 0 | 1,
+  columns: readonly TransitionColumn[],
+): SqlFragment {
+  const read = liveOptOuts(scope, [
+    'occurred_at_ms',
+    'next_activity_at_ms',
+    'event_counts_in_row',
+    ...columns,
+  ]);
+  return sql`
+    SELECT *, ${outcomeCode(lookbackDays, nowMs)} AS outcome
+    FROM (${read})
+    WHERE event_counts_in_row = ${inRow} AND outcome != 3`;
+}
+
+/**
+ * One row per (opt-out, event name, day-before) count with days_before <= X, as
+ * (event_name, outcome, user_id, events), from the counts the transition rows
+ * carry: one FINAL read of the opt-outs, whose arrays ARRAY JOIN unfolds.
+ * `user` is user_id, or a constant named so when users are not counted.
+ */
+function countsInRowSql(
+  scope: FactScope,
+  lookbackDays: number,
+  nowMs: number,
+  user: SqlFragment,
+): SqlFragment {
+  const decided = decidedOptOuts(scope, lookbackDays, nowMs, 1, [
+    'event_names',
+    'event_days_before',
+    'event_counts',
+  ]);
+  return sql`
+    SELECT event_name, outcome, user_id, events
+    FROM (SELECT outcome, ${user}, event_names, event_days_before, event_counts FROM (${decided}))
+    ARRAY JOIN event_names AS event_name, event_days_before AS days_before, event_counts AS events
+    WHERE days_before >= 1 AND days_before <= ${lookbackDays}`;
+}
+
+/**
+ * The same rows for the opt-outs counted apart: the latest version of each
+ * count row in optout_event_counts, joined with the outcome of its opt-out.
+ * The right side has one row per transition_id, so ALL and ANY agree; ALL
+ * INNER has the same meaning on 18.16 and current servers.
+ */
+function countsApartSql(
+  scope: FactScope,
+  lookbackDays: number,
+  nowMs: number,
+  user: SqlFragment,
+): SqlFragment {
+  const counts = finalRows({
     table: 'optout_event_counts',
-    columns:
-      count === 'unique'
-        ? sql`transition_id, event_name, user_id, events`
-        : sql`transition_id, event_name, events`,
+    columns: sql`transition_id, event_name, ${user}, events`,
     appId: scope.appId,
     channel: scope.channel,
     timeColumn: 'optout_at',
     range: scope.range,
     where: [sql`days_before >= 1 AND days_before <= ${lookbackDays}`],
   });
+  return sql`
+    SELECT event_name, outcome, user_id, events
+    FROM (${counts}) AS counts
+    ALL INNER JOIN (
+      SELECT transition_id, outcome FROM (${decidedOptOuts(scope, lookbackDays, nowMs, 0, [])})
+    ) AS outcomes USING transition_id`;
 }
 
+/**
+ * Per event name, the measure the caller shows (`retain` / `churn`), over the
+ * counts in the rows and, with `countedApart`, those in optout_event_counts.
+ */
 function eventsSql(
   scope: FactScope,
-  lookbackDays: number,
-  count: 'total' | 'unique',
-  limit: number,
+  options: { lookbackDays: number; count: 'total' | 'unique'; limit: number; countedApart: boolean },
   nowMs: number,
 ): SqlFragment {
-  // Right side has one row per transition_id, so ALL and ANY agree; ALL INNER
-  // has the same meaning on 18.16 and current servers. Pending opt-outs are
-  // left out here (charts show retained and churned only). Only the measure
-  // the caller shows is computed (`retain` / `churn`).
+  const { lookbackDays, count, limit } = options;
   const [retain, churn] =
     count === 'unique'
       ? [
@@ -73,18 +149,19 @@ function eventsSql(
           distinctCount(sql`user_id`, sql`outcome = 2 AND events > 0`),
         ]
       : [sql`sumIf(events, outcome = 1)`, sql`sumIf(events, outcome = 2)`];
+  // user_id only when unique users are counted: otherwise a constant, not a string per count.
+  const user = count === 'unique' ? sql`user_id` : sql`'' AS user_id`;
+  const inRow = countsInRowSql(scope, lookbackDays, nowMs, user);
+  const counts = options.countedApart
+    ? sql`${inRow} UNION ALL ${countsApartSql(scope, lookbackDays, nowMs, user)}`
+    : inRow;
   return sql`
     SELECT
       event_name,
       ${retain} AS retain,
       ${churn} AS churn,
       sum(events) AS events_total
-    FROM (${eventCountsSql(scope, lookbackDays, count)}) AS counts
-    ALL INNER JOIN (
-      SELECT transition_id, ${outcomeCode(lookbackDays, nowMs)} AS outcome
-      FROM (${liveOptOuts(scope, ['occurred_at_ms', 'next_activity_at_ms'])})
-      WHERE outcome != 3
-    ) AS outcomes USING transition_id
+    FROM (${counts})
     GROUP BY event_name
     HAVING events_total > 0
     ORDER BY retain + churn DESC, event_name ASC
@@ -98,28 +175,30 @@ export async function events(
   timeoutMs: number,
 ): Promise<EventsResult> {
   const nowMs = options.now.getTime();
-  const [outcomeRows, eventRows] = await Promise.all([
-    warehouse.rows(
-      sql`
-        SELECT outcome, count() AS opt_outs, ${distinctCount(sql`user_id`)} AS users
-        FROM (${outcomesSql(scope, options.lookbackDays, nowMs)})
-        GROUP BY outcome`,
-      { timeoutMs, label: 'events_outcomes' },
-    ),
-    warehouse.rows(eventsSql(scope, options.lookbackDays, options.count, options.limit, nowMs), {
+  const names = (countedApart: boolean) =>
+    warehouse.rows(eventsSql(scope, { ...options, countedApart }, nowMs), {
       timeoutMs,
       label: 'events_names',
-    }),
+    });
+  const [outcomeRows, inRow] = await Promise.all([
+    warehouse.rows(outcomesSql(scope, options.lookbackDays, nowMs), { timeoutMs, label: 'events_outcomes' }),
+    names(false),
   ]);
   const outcomes: EventsResult['outcomes'] = {
     retained: { opt_outs: 0, users: 0 },
     churned: { opt_outs: 0, users: 0 },
     pending: { opt_outs: 0, users: 0 },
   };
+  let countedApart = 0;
   for (const row of outcomeRows) {
     const outcome = OUTCOME_NAMES[String(row.outcome)];
     if (outcome) outcomes[outcome] = { opt_outs: num(row.opt_outs), users: num(row.users) };
+    if (outcome !== 'pending') countedApart += num(row.counted_apart);
   }
+  // Opt-outs written before migration 0013 have their counts in optout_event_counts:
+  // then the names are read again with those (docs/operations.md, "Upgrading to
+  // event counts in the row"). A database written by this release never has any.
+  const eventRows = countedApart === 0 ? inRow : await names(true);
   return {
     outcomes,
     events: eventRows.map((row) => ({

@@ -157,6 +157,10 @@ const TRANSITION_COLUMNS = [
   'last_touch_at_ms',
   'next_activity_at_ms',
   'next_opt_in_at_ms',
+  'event_names',
+  'event_days_before',
+  'event_counts',
+  'event_counts_in_row',
 ] as const;
 
 export type TransitionColumn = (typeof TRANSITION_COLUMNS)[number];
