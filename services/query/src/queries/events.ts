@@ -1,8 +1,8 @@
 // events: outcome of each opt-out (retained / churned / pending) and the app
 // events seen in the lookback_days before retained and churned opt-outs
 // (docs/api-contract.md). The counts come from the opt-outs' own rows
-// (migration 0013): two queries in parallel, the outcomes and the names, each
-// one FINAL read of the range's opt-outs.
+// (migration 0013): the outcomes and the names in parallel, each one FINAL
+// read of the range's opt-outs.
 import { type SqlFragment, sql } from '@optout/clickhouse';
 import { num, type Warehouse } from '../warehouse.ts';
 import {
@@ -10,6 +10,7 @@ import {
   distinctCount,
   type FactScope,
   finalRows,
+  inRange,
   liveOptOuts,
   type TransitionColumn,
 } from './scope.ts';
@@ -39,20 +40,30 @@ function outcomeCode(lookbackDays: number, nowMs: number): SqlFragment {
 
 const OUTCOME_NAMES: Record<string, Outcome> = { '1': 'retained', '2': 'churned', '3': 'pending' };
 
-/**
- * Per outcome: opt-outs, distinct users, and `counted_apart`: the opt-outs whose
- * event counts are not in their row (event_counts_in_row = 0: written before
- * migration 0013, or by a release without it) but in optout_event_counts.
- */
 function outcomesSql(scope: FactScope, lookbackDays: number, nowMs: number): SqlFragment {
   return sql`
-    SELECT outcome, count() AS opt_outs, ${distinctCount(sql`user_id`)} AS users,
-      countIf(event_counts_in_row = 0) AS counted_apart
+    SELECT outcome, count() AS opt_outs, ${distinctCount(sql`user_id`)} AS users
     FROM (
-      SELECT user_id, event_counts_in_row, ${outcomeCode(lookbackDays, nowMs)} AS outcome
-      FROM (${liveOptOuts(scope, ['occurred_at_ms', 'next_activity_at_ms', 'event_counts_in_row'])})
+      SELECT user_id, ${outcomeCode(lookbackDays, nowMs)} AS outcome
+      FROM (${liveOptOuts(scope, ['occurred_at_ms', 'next_activity_at_ms'])})
     )
     GROUP BY outcome`;
+}
+
+/**
+ * Whether optout_event_counts holds any count row of the scope: the rows of
+ * opt-outs written before migration 0013 (or by a release without it). A
+ * primary-key lookup (app_id, channel, optout_at): a few granules at most.
+ * Without one, an opt-out of the range with event_counts_in_row = 0 has no
+ * counts anywhere, so the rows' own counts are the whole answer.
+ */
+function hasCountsApartSql(scope: FactScope): SqlFragment {
+  return sql`
+    SELECT count() AS n FROM (
+      SELECT 1 FROM optout_event_counts
+      WHERE app_id = ${scope.appId} AND channel = ${scope.channel} AND ${inRange(sql`optout_at`, scope.range)}
+      LIMIT 1
+    )`;
 }
 
 /**
@@ -175,30 +186,34 @@ export async function events(
   timeoutMs: number,
 ): Promise<EventsResult> {
   const nowMs = options.now.getTime();
-  const names = (countedApart: boolean) =>
-    warehouse.rows(eventsSql(scope, { ...options, countedApart }, nowMs), {
+  // Opt-outs written before migration 0013 have their counts in optout_event_counts;
+  // only when the range has such rows do the names read them too (docs/operations.md,
+  // "Upgrading to event counts in the row"). The check is a key lookup; the
+  // outcomes run meanwhile.
+  const names = async () => {
+    const [apart] = await warehouse.rows(hasCountsApartSql(scope), {
+      timeoutMs,
+      label: 'events_counts_apart',
+    });
+    const countedApart = num(apart?.n) > 0;
+    return warehouse.rows(eventsSql(scope, { ...options, countedApart }, nowMs), {
       timeoutMs,
       label: 'events_names',
     });
-  const [outcomeRows, inRow] = await Promise.all([
+  };
+  const [outcomeRows, eventRows] = await Promise.all([
     warehouse.rows(outcomesSql(scope, options.lookbackDays, nowMs), { timeoutMs, label: 'events_outcomes' }),
-    names(false),
+    names(),
   ]);
   const outcomes: EventsResult['outcomes'] = {
     retained: { opt_outs: 0, users: 0 },
     churned: { opt_outs: 0, users: 0 },
     pending: { opt_outs: 0, users: 0 },
   };
-  let countedApart = 0;
   for (const row of outcomeRows) {
     const outcome = OUTCOME_NAMES[String(row.outcome)];
     if (outcome) outcomes[outcome] = { opt_outs: num(row.opt_outs), users: num(row.users) };
-    if (outcome !== 'pending') countedApart += num(row.counted_apart);
   }
-  // Opt-outs written before migration 0013 have their counts in optout_event_counts:
-  // then the names are read again with those (docs/operations.md, "Upgrading to
-  // event counts in the row"). A database written by this release never has any.
-  const eventRows = countedApart === 0 ? inRow : await names(true);
   return {
     outcomes,
     events: eventRows.map((row) => ({
