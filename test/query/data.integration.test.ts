@@ -8,8 +8,15 @@ import { generateEvents } from '../support/generate.ts';
 import { createTestPipeline, type TestPipeline } from '../support/pipeline.ts';
 import * as insights from '../support/reference/insights.ts';
 import * as reference from '../support/reference.ts';
-import { waitFor } from '../support/wait.ts';
-import { apiKeysJson, KEYS, OpenApiValidator, type RunningServer, startServer } from './harness.ts';
+import {
+  apiKeysJson,
+  countOf,
+  KEYS,
+  mutationsDone,
+  OpenApiValidator,
+  type RunningServer,
+  startServer,
+} from './harness.ts';
 
 const DAY = 86_400_000;
 // One fixed clock for the reference and the server (presets, pending outcomes).
@@ -146,14 +153,7 @@ describe('query API with pipeline-made facts', () => {
           event_counts = CAST([] AS Array(UInt32))
         WHERE ${moved}`,
     });
-    await waitFor(
-      async () =>
-        (await count(
-          'SELECT count() AS n FROM system.mutations WHERE database = currentDatabase() AND is_done = 0',
-        )) === 0,
-      'the mutation to finish',
-      60_000,
-    );
+    await mutationsDone(pipeline.clickhouse);
     expect(await count('SELECT count() AS n FROM optout_event_counts')).toBeGreaterThan(0);
     expect(
       await count(
@@ -162,23 +162,20 @@ describe('query API with pipeline-made facts', () => {
     ).toBeGreaterThan(0);
     for (const r of ranges)
       for (const channel of ['PUSH', 'EMAIL'] as const)
-        for (const count of ['total', 'unique'] as const) {
+        for (const mode of ['total', 'unique'] as const) {
           const params = {
             appId: APP,
             channel,
             range: reference.resolveRange(r, NOW),
             lookbackDays: 4,
-            count,
+            count: mode,
           };
           expect(
-            await body('events', queryString(r, { channel, lookback_days: '4', count })),
-            `${r.period} ${r.tz} ${channel} ${count}`,
+            await body('events', queryString(r, { channel, lookback_days: '4', count: mode })),
+            `${r.period} ${r.tz} ${channel} ${mode}`,
           ).toEqual(reference.lastEvents(events, params, NOW));
         }
   });
 
-  async function count(query: string): Promise<number> {
-    const result = await pipeline.clickhouse.query({ query, format: 'JSONEachRow' });
-    return Number((await result.json<{ n: string }>())[0]?.n);
-  }
+  const count = (query: string) => countOf(pipeline.clickhouse, query);
 });

@@ -8,6 +8,7 @@ import { buildQueryServer, type QueryServerDeps } from '../../services/query/src
 import { writerClient } from '../support/clickhouse.ts';
 import { testStack } from '../support/env.ts';
 import { uniqueName } from '../support/names.ts';
+import { waitFor } from '../support/wait.ts';
 
 export const KEYS = {
   reader: 'reader-key-0123456789',
@@ -96,6 +97,19 @@ export async function startServer(
 /** Inserts via the writer client (test fixtures only: never stands in for the pipeline's facts). */
 export async function command(client: ClickHouseClient, query: string): Promise<void> {
   await client.command({ query });
+}
+
+/** The `n` a `SELECT ... AS n` query answers. */
+export async function countOf(client: ClickHouseClient, query: string): Promise<number> {
+  const result = await client.query({ query, format: 'JSONEachRow' });
+  return Number((await result.json<{ n: string }>())[0]?.n);
+}
+
+/** Waits until the mutations (ALTER ... UPDATE) of the client's database are done. */
+export async function mutationsDone(client: ClickHouseClient): Promise<void> {
+  const pending =
+    'SELECT count() AS n FROM system.mutations WHERE database = currentDatabase() AND is_done = 0';
+  await waitFor(async () => (await countOf(client, pending)) === 0, 'the mutations to finish', 60_000);
 }
 
 export { OpenApiValidator } from '../../services/query/src/testing/openapi-validator.ts';

@@ -11,8 +11,15 @@ import { createTestPipeline, type TestPipeline } from '../support/pipeline.ts';
 import * as insights from '../support/reference/insights.ts';
 import * as reference from '../support/reference.ts';
 import { settleRollup } from '../support/rollup.ts';
-import { waitFor } from '../support/wait.ts';
-import { apiKeysJson, KEYS, OpenApiValidator, type RunningServer, startServer } from './harness.ts';
+import {
+  apiKeysJson,
+  countOf,
+  KEYS,
+  mutationsDone,
+  OpenApiValidator,
+  type RunningServer,
+  startServer,
+} from './harness.ts';
 import { APP, BURST_DAY, insightEvents, NOW } from './insights-data.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: bodies are validated against the OpenAPI document
@@ -191,14 +198,7 @@ describe('insights (SPEC 5.1) with pipeline-made facts', () => {
     await pipeline.clickhouse.command({
       query: 'ALTER TABLE consent_transitions UPDATE next_opt_in_at_ms = -1 WHERE next_opt_in_at_ms > 0',
     });
-    await waitFor(
-      async () =>
-        (await count(
-          'SELECT count() AS n FROM system.mutations WHERE database = currentDatabase() AND is_done = 0',
-        )) === 0,
-      'the mutation to finish',
-      60_000,
-    );
+    await mutationsDone(pipeline.clickhouse);
     expect(await unknownOptOuts()).toBe(wonBack);
     for (const r of RANGES)
       for (const channel of ['PUSH', 'EMAIL'] as const)
@@ -207,10 +207,7 @@ describe('insights (SPEC 5.1) with pipeline-made facts', () => {
         );
   });
 
-  async function count(query: string): Promise<number> {
-    const result = await pipeline.clickhouse.query({ query, format: 'JSONEachRow' });
-    return Number((await result.json<{ n: string }>())[0]?.n);
-  }
+  const count = (query: string) => countOf(pipeline.clickhouse, query);
   const liveOptOuts = "FROM consent_transitions FINAL WHERE is_deleted = 0 AND kind = 'OPT_OUT'";
   const unknownOptOuts = () => count(`SELECT countIf(next_opt_in_at_ms < 0) AS n ${liveOptOuts}`);
   const wonBackOptOuts = () => count(`SELECT countIf(next_opt_in_at_ms > 0) AS n ${liveOptOuts}`);
