@@ -44,7 +44,7 @@ export interface KafkaAdmin {
   connect(): Promise<void>;
   disconnect(): Promise<void>;
   listTopics(): Promise<string[]>;
-  /** Resolves false when every topic already existed. */
+  /** Resolves false when every topic already existed (or did by a retry: whileUnknownTopic). */
   createTopics(options: { topics: NewTopic[]; waitForLeaders?: boolean; timeout?: number }): Promise<boolean>;
   /** Raises each topic's partition count to `count` (Kafka never lowers it). */
   createPartitions(options: { topicPartitions: { topic: string; count: number }[] }): Promise<boolean>;
@@ -65,7 +65,7 @@ export function createAdmin(kafka: KafkaClient): KafkaAdmin {
     connect: () => admin.connect(),
     disconnect: () => admin.disconnect(),
     listTopics: () => admin.listTopics(),
-    createTopics: (options) => admin.createTopics(options),
+    createTopics: (options) => whileUnknownTopic(() => admin.createTopics(options)),
     async createPartitions(options) {
       const changed = await admin.createPartitions(options);
       // The controller answers once the change is committed; the broker's
@@ -127,5 +127,33 @@ async function untilPartitions(admin: Admin, wanted: { topic: string; count: num
     if (Date.now() > until)
       throw new Error(`partitions added, but the metadata still shows the old counts after ${timeoutMs} ms`);
     await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/**
+ * Runs `attempt` again while it fails with UNKNOWN_TOPIC_OR_PARTITION, for up
+ * to `deadlineMs`. After creating a topic, kafkajs's createTopics reads the
+ * new topic's metadata from a broker to wait for its leaders, and retries
+ * only LEADER_NOT_AVAILABLE. On KRaft a broker applies the controller's
+ * records asynchronously, so it may not know the topic yet, and kafkajs then
+ * gives up with "This server does not host this topic-partition" (seen once in
+ * the demo's smoke test in CI). A new attempt finds the topics created and
+ * returns at once: createTopics treats TOPIC_ALREADY_EXISTS as done (and so
+ * resolves false). The twin of untilPartitions for createPartitions.
+ */
+export async function whileUnknownTopic<T>(
+  attempt: () => Promise<T>,
+  options: { deadlineMs?: number; delayMs?: number } = {},
+): Promise<T> {
+  const { deadlineMs = 30_000, delayMs = 250 } = options;
+  const started = Date.now();
+  for (;;) {
+    try {
+      return await attempt();
+    } catch (error) {
+      const unknownTopic = (error as { type?: unknown }).type === 'UNKNOWN_TOPIC_OR_PARTITION';
+      if (!unknownTopic || Date.now() - started >= deadlineMs) throw error;
+      await new Promise((resolve) => setTimeout(resolve, delayMs));
+    }
   }
 }

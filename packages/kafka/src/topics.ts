@@ -74,37 +74,6 @@ export async function ensureTopics(admin: TopicAdmin, plan: TopicPlan): Promise<
   const missing: TopicWithConfig[] = all
     .filter((t) => !(t in existing))
     .map((topic) => ({ topic, numPartitions: partitions, replicationFactor, configEntries }));
-  if (missing.length > 0) {
-    await whileUnknownTopic(async () => {
-      await admin.createTopics({ topics: missing, waitForLeaders: true });
-    });
-  }
+  if (missing.length > 0) await admin.createTopics({ topics: missing, waitForLeaders: true });
   return { created: missing.map((t) => t.topic), existing };
-}
-
-/**
- * Runs `attempt` again while it fails with UNKNOWN_TOPIC_OR_PARTITION, for up
- * to `deadlineMs`. After creating a topic, kafkajs's createTopics reads the
- * new topic's metadata from a broker to wait for its leaders, and retries
- * only LEADER_NOT_AVAILABLE. On KRaft a broker applies the controller's
- * records asynchronously, so it may not know the topic yet, and kafkajs then
- * gives up with "This server does not host this topic-partition" (seen once in
- * the demo's smoke test in CI). A new attempt finds the topics created and
- * returns at once: createTopics treats TOPIC_ALREADY_EXISTS as done.
- */
-export async function whileUnknownTopic<T>(
-  attempt: () => Promise<T>,
-  options: { deadlineMs?: number; delayMs?: number } = {},
-): Promise<T> {
-  const { deadlineMs = 30_000, delayMs = 250 } = options;
-  const started = Date.now();
-  for (;;) {
-    try {
-      return await attempt();
-    } catch (error) {
-      const unknownTopic = (error as { type?: unknown }).type === 'UNKNOWN_TOPIC_OR_PARTITION';
-      if (!unknownTopic || Date.now() - started >= deadlineMs) throw error;
-      await new Promise((resolve) => setTimeout(resolve, delayMs));
-    }
-  }
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { whileUnknownTopic } from './topics.ts';
+import { whileUnknownTopic } from './admin.ts';
 
 /** An error shaped like kafkajs's KafkaJSProtocolError for `type`. */
 const protocolError = (type: string) => Object.assign(new Error(type), { type });
