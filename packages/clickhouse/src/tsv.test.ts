@@ -37,6 +37,15 @@ describe('TSV fields', () => {
     expect(Buffer.concat(rows.body()).toString()).toBe('a\tc\\t1\t1700000000\tu\n');
   });
 
+  it('gives the same body when asked again (an insert retried), and keeps rows added after it', () => {
+    const rows = new TsvRows(TABLES.campaign_reach);
+    rows.add({ app_id: 'a', campaign_id: 'c', sent_at: 1, user_id: 'u' });
+    const first = Buffer.concat(rows.body()).toString();
+    expect(Buffer.concat(rows.body()).toString()).toBe(first);
+    rows.add({ app_id: 'a', campaign_id: 'c', sent_at: 2, user_id: 'u' });
+    expect(Buffer.concat(rows.body()).toString()).toBe(`${first}a\tc\t2\tu\n`);
+  });
+
   it('spreads many rows over several buffers without losing or splitting one', () => {
     const rows = new TsvRows(TABLES.campaign_reach);
     const name = 'é'.repeat(500); // 2 bytes per character in UTF-8

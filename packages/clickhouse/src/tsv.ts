@@ -116,6 +116,12 @@ function lineEncoder(table: TableSpec): LineEncoder {
 }
 
 const CHUNK_BYTES = 1024 * 1024;
+/**
+ * Lines are joined into text of about this many UTF-16 units before being
+ * written into the buffer: one UTF-8 write per line cost more than the line's
+ * encoding (1.4-2x the time per row, measured with a copy of this code).
+ */
+const PENDING_UNITS = 16 * 1024;
 
 /**
  * Rows for one table, encoded as they are added into 1 MiB buffers: no array of
@@ -125,6 +131,7 @@ export class TsvRows<S extends TableSpec> {
   private readonly chunks: Buffer[] = [];
   private current = Buffer.allocUnsafe(CHUNK_BYTES);
   private used = 0;
+  private pending = '';
   private rows = 0;
   private readonly encode: LineEncoder;
 
@@ -133,15 +140,21 @@ export class TsvRows<S extends TableSpec> {
   }
 
   add(row: RowOf<S>): void {
-    const line = this.encode(row);
-    if (this.current.length - this.used < line.length * 3) {
-      // A UTF-8 line takes at most 3 bytes per UTF-16 unit.
+    this.pending += this.encode(row);
+    this.rows++;
+    if (this.pending.length >= PENDING_UNITS) this.writePending();
+  }
+
+  private writePending(): void {
+    const text = this.pending;
+    this.pending = '';
+    // UTF-8 takes at most 3 bytes per UTF-16 unit.
+    if (this.current.length - this.used < text.length * 3) {
       if (this.used > 0) this.chunks.push(this.current.subarray(0, this.used));
-      this.current = Buffer.allocUnsafe(Math.max(CHUNK_BYTES, line.length * 3));
+      this.current = Buffer.allocUnsafe(Math.max(CHUNK_BYTES, text.length * 3));
       this.used = 0;
     }
-    this.used += this.current.write(line, this.used, 'utf8');
-    this.rows++;
+    this.used += this.current.write(text, this.used, 'utf8');
   }
 
   get length(): number {
@@ -150,6 +163,7 @@ export class TsvRows<S extends TableSpec> {
 
   /** The encoded rows, as the buffers they were written into. */
   body(): Buffer[] {
+    if (this.pending.length > 0) this.writePending();
     return this.used > 0 ? [...this.chunks, this.current.subarray(0, this.used)] : [...this.chunks];
   }
 }
