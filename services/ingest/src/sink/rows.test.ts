@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { OptOutFacts } from '../optout/facts.ts';
 import { emptyDirt, type TransitionRow } from '../recompute/user-rows.ts';
-import type { UserWork } from '../state/affected.ts';
-import { FactRows } from './rows.ts';
+import type { AdmittedEvent, UserWork } from '../state/affected.ts';
+import { EventRows, FactRows } from './rows.ts';
 
 const user: UserWork = { appId: 'a', userId: 'u', userKey: 'a:u', keyHash: 7, dirt: emptyDirt(), around: [] };
 const t = Date.UTC(2026, 10, 1);
@@ -97,5 +97,70 @@ describe('FactRows detail rows', () => {
     const rows = new FactRows();
     rows.add(user, other, written);
     expect(lengths(rows)).toEqual([1, 1]);
+  });
+});
+
+describe('EventRows latest-known rows', () => {
+  const appEvent = (
+    userId: string,
+    eventId: string,
+    at: number,
+    externalId: string | null,
+  ): AdmittedEvent => ({
+    input: {
+      kind: 'appEvent',
+      event: {
+        event_id: eventId,
+        app_id: 'a',
+        user_id: userId,
+        occurred_at: at,
+        event_name: 'open',
+        external_id: externalId,
+      },
+    },
+    keyHash: 7,
+    userKey: `a:${userId}`,
+    topic: 'app-events',
+  });
+  const push = (eventId: string, at: number, campaignName: string): AdmittedEvent => ({
+    input: {
+      kind: 'pushSent',
+      event: {
+        event_id: eventId,
+        app_id: 'a',
+        user_id: 'u',
+        occurred_at: at,
+        message_id: 'm',
+        campaign_id: 'c1',
+        campaign_name: campaignName,
+        platform: null,
+      },
+    },
+    keyHash: 7,
+    userKey: 'a:u',
+    topic: 'pushes',
+  });
+  const text = (rows: EventRows, table: string) =>
+    Buffer.concat(
+      rows
+        .tables()
+        .find((r) => r.table.name === table)!
+        .body(),
+    ).toString();
+
+  it("writes every raw event, but only each user's and campaign's latest value of the round", () => {
+    const rows = new EventRows(4);
+    rows.add(appEvent('u', 'e1', t + 2, 'crm-new'));
+    rows.add(appEvent('u', 'e2', t, 'crm-old'));
+    rows.add(appEvent('u', 'e3', t + 1, null));
+    rows.add(appEvent('v', 'e4', t, 'crm-v'));
+    rows.add(push('p1', t + 5, 'Spring'));
+    rows.add(push('p2', t + 9, 'Spring sale'));
+    rows.add(push('p3', t + 7, 'Spring'));
+    const tables = Object.fromEntries(rows.tables().map((r) => [r.table.name, r.length]));
+    expect(tables.raw_app_event).toBe(4);
+    expect(tables.raw_push).toBe(3);
+    expect(text(rows, 'user_external_ids')).toBe(`a\tu\tcrm-new\t${t + 2}\te1\na\tv\tcrm-v\t${t}\te4\n`);
+    expect(text(rows, 'campaign_names')).toBe(`a\tc1\tSpring sale\t${t + 9}\tp2\n`);
   });
 });

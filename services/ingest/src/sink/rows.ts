@@ -13,8 +13,12 @@ import type { AppEvent, CampaignInteraction, ConsentChange, PushSent } from '@op
 import { eventIdHash } from '../recompute/read.ts';
 import type { TransitionRow } from '../recompute/user-rows.ts';
 import type { AdmittedEvent, UserWork } from '../state/affected.ts';
+import { LatestRows } from './latest-known.ts';
 
 const seconds = (ms: number) => Math.floor(ms / 1000);
+
+/** A campaign as one map key, like a user key: app ids never contain ':' (validate.ts). */
+const campaignKey = (appId: string, campaignId: string) => `${appId}:${campaignId}`;
 
 /** Identifiers as a JSON object with sorted keys, so equal maps give equal text. */
 export function identifiersJson(identifiers: Record<string, string>): string {
@@ -29,9 +33,10 @@ export class EventRows {
   readonly raw_app_event = new TsvRows(TABLES.raw_app_event);
   readonly raw_consent = new TsvRows(TABLES.raw_consent);
   readonly campaign_reach = new TsvRows(TABLES.campaign_reach);
-  readonly campaign_names = new TsvRows(TABLES.campaign_names);
-  readonly user_external_ids = new TsvRows(TABLES.user_external_ids);
-  readonly user_identifiers = new TsvRows(TABLES.user_identifiers);
+  /** Latest-known values: only each key's latest row of the round is written (latest-known.ts). */
+  private readonly campaign_names = new LatestRows(new TsvRows(TABLES.campaign_names));
+  private readonly user_external_ids = new LatestRows(new TsvRows(TABLES.user_external_ids));
+  private readonly user_identifiers = new LatestRows(new TsvRows(TABLES.user_identifiers));
   readonly consent_index = new TsvRows(TABLES.consent_index);
   readonly user_first_seen_in = new TsvRows(TABLES.user_first_seen_in);
   /** The earliest event of each user this round (user_first_seen keeps the minimum). */
@@ -47,9 +52,9 @@ export class EventRows {
       this.raw_app_event,
       this.raw_consent,
       this.campaign_reach,
-      this.campaign_names,
-      this.user_external_ids,
-      this.user_identifiers,
+      this.campaign_names.flush(),
+      this.user_external_ids.flush(),
+      this.user_identifiers.flush(),
       this.consent_index,
       this.firstSeenRows(),
     ];
@@ -90,7 +95,7 @@ export class EventRows {
         if (p.campaign_id !== null) {
           this.campaign_reach.add({ app_id, campaign_id: p.campaign_id, sent_at: occurred_at, user_id });
           if (p.campaign_name !== null)
-            this.campaign_names.add({
+            this.campaign_names.offer(campaignKey(app_id, p.campaign_id), {
               app_id,
               campaign_id: p.campaign_id,
               campaign_name: p.campaign_name,
@@ -114,7 +119,7 @@ export class EventRows {
           interaction: c.interaction,
         });
         if (c.campaign_name !== null)
-          this.campaign_names.add({
+          this.campaign_names.offer(campaignKey(app_id, c.campaign_id), {
             app_id,
             campaign_id: c.campaign_id,
             campaign_name: c.campaign_name,
@@ -135,7 +140,7 @@ export class EventRows {
           external_id: a.external_id,
         });
         if (a.external_id !== null)
-          this.user_external_ids.add({
+          this.user_external_ids.offer(e.userKey, {
             app_id,
             user_id,
             external_id: a.external_id,
@@ -171,7 +176,7 @@ export class EventRows {
           status: c.status,
         });
         if (c.external_id !== null)
-          this.user_external_ids.add({
+          this.user_external_ids.offer(e.userKey, {
             app_id,
             user_id,
             external_id: c.external_id,
@@ -179,7 +184,7 @@ export class EventRows {
             event_id,
           });
         if (identifiers !== '{}')
-          this.user_identifiers.add({
+          this.user_identifiers.offer(e.userKey, {
             app_id,
             user_id,
             identifiers,
