@@ -5,9 +5,9 @@
 // String in export.ts). A row that a later row of the same key beats can never
 // be an answer, so a round writes, per key, only the latest row it has: the
 // answers are those of writing every row, for rows of other rounds and of
-// other partitions alike. Most app events carry an external id and most
-// pushes a campaign name, so this takes about a quarter of the rows out of a
-// round's inserts (docs/benchmarks.md).
+// other partitions alike. It pays in large rounds (a backfill, a catch-up):
+// of a 300,000-event catch-up's 510,000 inserted rows it took out 120,000;
+// a live round rarely holds two values of one key (docs/benchmarks.md).
 import type { RowOf, TableSpec, TsvRows } from '@optout/clickhouse';
 
 interface Observed {
