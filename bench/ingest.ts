@@ -144,7 +144,14 @@ export async function benchIngest(
         );
         r.ingestEventsPerSec = produced.events / (ingestMs / 1000);
         r.ingestSeconds = ingestMs / 1000;
-        r.recordsIn = metricSum(await scrape(ingest.port), 'optout_ingest_records_in_total');
+        // How the load was cut into rounds, and what it cost besides: the users
+        // recomputed (a user whose opt-out is in one round is recomputed again by
+        // each later round that brings events in its windows) and the fact rows.
+        const metrics = await scrape(ingest.port);
+        r.recordsIn = metricSum(metrics, 'optout_ingest_records_in_total');
+        r.rounds = metricSum(metrics, 'optout_ingest_round_records_count');
+        r.recomputedUsers = metricSum(metrics, 'optout_ingest_recomputed_users_total');
+        r.factRows = metricSum(metrics, 'optout_ingest_facts_written_total');
         process.stderr.write(
           `  run ${run + 1}: bare ${fmt(r.bareEventsPerSec!)} ev/s, ingest ${fmt(r.ingestEventsPerSec)} ev/s (${r.ingestSeconds.toFixed(1)}s)\n`,
         );

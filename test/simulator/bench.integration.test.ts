@@ -15,6 +15,7 @@ interface Summary {
     status: string;
     reason?: string;
     figures: { name: string; value: number | null }[];
+    details?: { runs?: Record<string, number>[] };
   }[];
 }
 
@@ -58,5 +59,12 @@ describe('npm run bench --scale small (smoke)', () => {
         for (const figure of result.figures) expect(figure.value, figure.name).not.toBeNull();
       }
     }
+    // Per ingest run, what the load cost besides its time, read from ingest's own metrics.
+    const ingestRun = summary.results.find((r) => r.section === 'ingest')?.details?.runs?.[0];
+    // At least every event (a round redelivered after a failure counts again).
+    expect(ingestRun?.recordsIn).toBeGreaterThanOrEqual(ingestRun?.events ?? Number.POSITIVE_INFINITY);
+    expect(ingestRun?.rounds).toBeGreaterThanOrEqual(1);
+    expect(ingestRun?.recomputedUsers).toBeGreaterThan(0);
+    expect(ingestRun?.factRows).toBeGreaterThan(0);
   }, 600_000);
 });
