@@ -48,8 +48,20 @@ describe('faults', () => {
       );
       // Still alive while it waits (the loop retries; it has not crashed).
       expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
+      // The stuck round is in flight, within the cap of two.
+      const rounds = await metricSum(port, 'optout_ingest_rounds_in_flight');
+      expect(rounds).toBeGreaterThanOrEqual(1);
+      expect(rounds).toBeLessThanOrEqual(2);
+      expect(await metricSum(port, 'optout_ingest_records_in_flight')).toBeGreaterThan(0);
       proxy.restore();
       await p.waitForCaughtUp(120_000);
+      // Everything committed: nothing is left in flight.
+      await waitFor(
+        async () =>
+          (await metricSum(port, 'optout_ingest_rounds_in_flight')) === 0 &&
+          (await metricSum(port, 'optout_ingest_records_in_flight')) === 0,
+        'no round in flight',
+      );
       expect(await readTransitions(p.clickhouse)).toEqual(transitions(events));
       expect(await readOptOutFacts(p.clickhouse)).toEqual(optOutFacts(events));
     } finally {

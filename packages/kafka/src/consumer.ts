@@ -94,6 +94,16 @@ interface Pending {
   accepted: { resolve: (accepted: boolean) => void; reject: (error: unknown) => void };
 }
 
+/** What is in flight (CoPartitionedConsumer.flow), for the service's metrics. */
+export interface RoundFlow {
+  /** Rounds being prepared or prepared and not yet committed (or dropped): at most MAX_IN_FLIGHT. */
+  rounds: number;
+  /** The records of those rounds. */
+  records: number;
+  /** Seconds rounds have waited for a slot since start: backpressure from the writes. */
+  waitedSeconds: number;
+}
+
 /** Rounds prepared but not yet committed, at most: one being written, one waiting. */
 const MAX_IN_FLIGHT = 2;
 /**
@@ -130,6 +140,10 @@ export class CoPartitionedConsumer {
   private prepares: Promise<void> = Promise.resolve();
   private writes: Promise<void> = Promise.resolve();
   private inFlight = 0;
+  /** Records of the rounds in flight: what MAX_IN_FLIGHT and the fetch size bound. */
+  private recordsInFlight = 0;
+  /** How long rounds waited for a slot in all: time when the writes, not the fetches, set the pace. */
+  private slotWaitMs = 0;
   private readonly slotWaiters: Array<() => void> = [];
   /** Per topic-partition, the first offsets of the prepared, uncommitted batches, oldest first. */
   private readonly uncommitted = new Map<string, { topic: string; partition: number; from: string[] }>();
@@ -254,15 +268,26 @@ export class CoPartitionedConsumer {
     if (accepted) payload.resolveOffset(batch.lastOffset());
   }
 
-  /** Waits until fewer than MAX_IN_FLIGHT rounds are prepared and uncommitted, then takes a slot. */
-  private async slot(): Promise<void> {
-    while (this.inFlight >= MAX_IN_FLIGHT)
-      await new Promise<void>((resolve) => this.slotWaiters.push(resolve));
-    this.inFlight++;
+  /** The rounds and records in flight now, and the seconds rounds have waited for a slot so far. */
+  flow(): RoundFlow {
+    return { rounds: this.inFlight, records: this.recordsInFlight, waitedSeconds: this.slotWaitMs / 1000 };
   }
 
-  private release(): void {
+  /** Waits until fewer than MAX_IN_FLIGHT rounds are prepared and uncommitted, then takes a slot. */
+  private async slot(records: number): Promise<void> {
+    if (this.inFlight >= MAX_IN_FLIGHT) {
+      const started = performance.now();
+      while (this.inFlight >= MAX_IN_FLIGHT)
+        await new Promise<void>((resolve) => this.slotWaiters.push(resolve));
+      this.slotWaitMs += performance.now() - started;
+    }
+    this.inFlight++;
+    this.recordsInFlight += records;
+  }
+
+  private release(records: number): void {
     this.inFlight--;
+    this.recordsInFlight -= records;
     this.slotWaiters.shift()?.();
   }
 
@@ -274,9 +299,10 @@ export class CoPartitionedConsumer {
     const dropAll = () => {
       for (const m of members) m.accepted.resolve(false);
     };
+    const records = members.reduce((n, m) => n + m.batch.records.length, 0);
     this.prepares = this.prepares.then(async () => {
       if (this.stopping || epoch !== this.epoch) return dropAll();
-      await this.slot();
+      await this.slot(records);
       const writesBefore = this.writes;
       const round: Round = {
         batches: members.map((m) => m.batch),
@@ -290,13 +316,13 @@ export class CoPartitionedConsumer {
       try {
         prepared = await this.handler.prepare(round);
       } catch (error) {
-        this.release();
+        this.release(records);
         // Not resolved: kafkajs delivers these batches again.
         for (const m of members) this.stopping ? m.accepted.resolve(false) : m.accepted.reject(error);
         return;
       }
       if (epoch !== this.epoch) {
-        this.release();
+        this.release(records);
         return dropAll();
       }
       for (const { batch } of members) {
@@ -309,7 +335,7 @@ export class CoPartitionedConsumer {
         entry.from.push(batch.records[0]!.offset);
         this.uncommitted.set(key, entry);
       }
-      const written = this.writes.then(() => this.writeRound(epoch, members, prepared));
+      const written = this.writes.then(() => this.writeRound(epoch, members, prepared, records));
       this.writes = written;
       // A small round is written before kafkajs may fetch on: the next round is
       // then fetched when it can be written at once, with everything that
@@ -318,7 +344,7 @@ export class CoPartitionedConsumer {
       // arrived meanwhile one more: at a steady low rate a record would wait
       // about 3.5 writes instead of 1.5. A large round is released at prepare,
       // so that the CPU of the next prepare overlaps this write (throughput).
-      if (members.reduce((n, m) => n + m.batch.records.length, 0) < PIPELINE_FROM_RECORDS) {
+      if (records < PIPELINE_FROM_RECORDS) {
         await written;
         // Failed (sought back) or rebalanced: kafkajs must not resolve past it.
         if (epoch !== this.epoch) return dropAll();
@@ -327,7 +353,12 @@ export class CoPartitionedConsumer {
     });
   }
 
-  private async writeRound(epoch: number, members: Pending[], prepared: PreparedRound): Promise<void> {
+  private async writeRound(
+    epoch: number,
+    members: Pending[],
+    prepared: PreparedRound,
+    records: number,
+  ): Promise<void> {
     try {
       if (epoch !== this.epoch) return;
       await prepared.write();
@@ -348,7 +379,7 @@ export class CoPartitionedConsumer {
     } catch (error) {
       this.fail(epoch, error);
     } finally {
-      this.release();
+      this.release(records);
     }
   }
 

@@ -25,6 +25,7 @@ export {
   type RecordBatch,
   type RecordHeaders,
   type Round,
+  type RoundFlow,
   type RoundHandler,
 } from './consumer.ts';
 export {

@@ -20,7 +20,7 @@ import {
 } from '@optout/kafka';
 import { createLogger, createRegistry, type Logger, startProbeServer } from '@optout/observability';
 import type { IngestConfig } from './config.ts';
-import { createIngestMetrics, registerStateGauges } from './metrics.ts';
+import { createIngestMetrics, registerFlowMetrics, registerStateGauges } from './metrics.ts';
 import { IngestPipeline } from './pipeline/pipeline.ts';
 import { PartitionCountChanged } from './pipeline/round.ts';
 import { ensureConsentIndex } from './state/consent-index-build.ts';
@@ -128,6 +128,7 @@ export async function startIngest(config: IngestConfig): Promise<IngestHandle> {
     checkPartitionCount,
   });
   registerStateGauges(registry, () => pipeline.stateStats());
+  registerFlowMetrics(registry, () => pipeline.flow());
   const server: Server = await startProbeServer(config.HTTP_HOST, config.HTTP_PORT, registry, {
     healthy: () => {
       const silentMs = Date.now() - pipeline.lastAliveAt;

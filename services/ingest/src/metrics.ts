@@ -1,5 +1,6 @@
 // Prometheus metrics of the ingest service (SPEC 6): a counter wherever a record
 // can be dead-lettered, dropped or arrive late; a histogram where time goes.
+import type { RoundFlow } from '@optout/kafka';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 
 export function createIngestMetrics(registry: Registry) {
@@ -123,6 +124,41 @@ export interface StateStats {
   /** Users and events in the partitions' history caches. */
   cachedUsers: number;
   cachedEvents: number;
+}
+
+/**
+ * The pipeline's backpressure: at most two rounds are prepared and not yet
+ * committed (packages/kafka, MAX_IN_FLIGHT), each at most one fetch. The time
+ * rounds waited for a slot grows when ClickHouse writes, not decoding, set the pace.
+ */
+export function registerFlowMetrics(registry: Registry, flow: () => RoundFlow): void {
+  new Gauge({
+    name: 'optout_ingest_rounds_in_flight',
+    help: 'Rounds being prepared or written and not yet committed (at most 2)',
+    registers: [registry],
+    collect() {
+      this.set(flow().rounds);
+    },
+  });
+  new Gauge({
+    name: 'optout_ingest_records_in_flight',
+    help: 'Records of the rounds in flight',
+    registers: [registry],
+    collect() {
+      this.set(flow().records);
+    },
+  });
+  let reported = 0;
+  new Counter({
+    name: 'optout_ingest_backpressure_wait_seconds_total',
+    help: 'Time fetched rounds waited for the writes of earlier rounds before being prepared',
+    registers: [registry],
+    collect() {
+      const waited = flow().waitedSeconds;
+      this.inc(waited - reported);
+      reported = waited;
+    },
+  });
 }
 
 export function registerStateGauges(registry: Registry, stats: () => StateStats): void {

@@ -8,6 +8,7 @@ import {
   createRecordProducer,
   type KafkaClient,
   type RecordProducer,
+  type RoundFlow,
 } from '@optout/kafka';
 import type { Logger } from '@optout/observability';
 import type { IngestMetrics, StateStats } from '../metrics.ts';
@@ -139,6 +140,11 @@ export class IngestPipeline {
 
   stateStats(): StateStats {
     return this.states.stats();
+  }
+
+  /** The rounds and records in flight, and the time rounds waited for a slot (metrics.ts). */
+  flow(): RoundFlow {
+    return this.consumer.flow();
   }
 
   async start(): Promise<void> {
