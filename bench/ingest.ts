@@ -152,6 +152,8 @@ export async function benchIngest(
         r.rounds = metricSum(metrics, 'optout_ingest_round_records_count');
         r.recomputedUsers = metricSum(metrics, 'optout_ingest_recomputed_users_total');
         r.factRows = metricSum(metrics, 'optout_ingest_facts_written_total');
+        // Seconds fetched rounds waited for earlier rounds' writes (ClickHouse setting the pace).
+        r.backpressureSeconds = metricSum(metrics, 'optout_ingest_backpressure_wait_seconds_total');
         process.stderr.write(
           `  run ${run + 1}: bare ${fmt(r.bareEventsPerSec!)} ev/s, ingest ${fmt(r.ingestEventsPerSec)} ev/s (${r.ingestSeconds.toFixed(1)}s)\n`,
         );
