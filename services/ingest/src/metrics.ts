@@ -126,28 +126,36 @@ export interface StateStats {
   cachedEvents: number;
 }
 
+/** A gauge whose value is read from the pipeline when Prometheus scrapes it. */
+function readGauge(registry: Registry, name: string, help: string, read: () => number): void {
+  new Gauge({
+    name,
+    help,
+    registers: [registry],
+    collect() {
+      this.set(read());
+    },
+  });
+}
+
 /**
  * The pipeline's backpressure: at most two rounds are prepared and not yet
  * committed (packages/kafka, MAX_IN_FLIGHT), each at most one fetch. The time
  * rounds waited for a slot grows when ClickHouse writes, not decoding, set the pace.
  */
 export function registerFlowMetrics(registry: Registry, flow: () => RoundFlow): void {
-  new Gauge({
-    name: 'optout_ingest_rounds_in_flight',
-    help: 'Rounds being prepared or written and not yet committed (at most 2)',
-    registers: [registry],
-    collect() {
-      this.set(flow().rounds);
-    },
-  });
-  new Gauge({
-    name: 'optout_ingest_records_in_flight',
-    help: 'Records of the rounds in flight',
-    registers: [registry],
-    collect() {
-      this.set(flow().records);
-    },
-  });
+  readGauge(
+    registry,
+    'optout_ingest_rounds_in_flight',
+    'Rounds being prepared or written and not yet committed (at most 2)',
+    () => flow().rounds,
+  );
+  readGauge(
+    registry,
+    'optout_ingest_records_in_flight',
+    'Records of the rounds in flight',
+    () => flow().records,
+  );
   let reported = 0;
   new Counter({
     name: 'optout_ingest_backpressure_wait_seconds_total',
@@ -163,14 +171,7 @@ export function registerFlowMetrics(registry: Registry, flow: () => RoundFlow): 
 
 export function registerStateGauges(registry: Registry, stats: () => StateStats): void {
   const gauge = (name: string, help: string, read: (s: StateStats) => number) =>
-    new Gauge({
-      name,
-      help,
-      registers: [registry],
-      collect() {
-        this.set(read(stats()));
-      },
-    });
+    readGauge(registry, name, help, () => read(stats()));
   gauge('optout_ingest_state_partitions', 'Partitions whose state is held (restored)', (s) => s.partitions);
   gauge('optout_ingest_restoring_partitions', 'Partitions being restored right now', (s) => s.restoring);
   gauge('optout_ingest_state_users', 'Users held in state (users with consent changes)', (s) => s.users);
