@@ -9,7 +9,7 @@
 // never sees a truncated file as a complete one.
 import { Readable } from 'node:stream';
 import { csvLine } from './csv.ts';
-import { EXPORT_COLUMNS, ndjsonLine, toExportRow } from './queries/export.ts';
+import { csvRecord, EXPORT_COLUMNS, ndjsonLine } from './queries/export.ts';
 
 export type ExportFormat = 'csv' | 'ndjson';
 
@@ -17,16 +17,6 @@ export const CONTENT_TYPES: Record<ExportFormat, string> = {
   csv: 'text/csv; charset=utf-8',
   ndjson: 'application/x-ndjson; charset=utf-8',
 };
-
-/** One CSV record of an exportSql line (identifiers as one JSON-valued cell). */
-function csvRecord(line: string): string {
-  const row = toExportRow(line);
-  return csvLine(
-    EXPORT_COLUMNS.map((column) =>
-      column === 'identifiers' ? JSON.stringify(row.identifiers) : row[column],
-    ),
-  );
-}
 
 /** Lines are grouped into chunks of about this size to keep per-write overhead low. */
 const CHUNK_CHARS = 64 * 1024;

@@ -1,5 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { identifiersJson, ndjsonLine, sortedIdentifiers, toExportRow, tsvText } from './export.ts';
+import { csvLine } from '../csv.ts';
+import {
+  csvRecord,
+  EXPORT_COLUMNS,
+  identifiersJson,
+  ndjsonLine,
+  sortedIdentifiers,
+  toExportRow,
+  tsvText,
+} from './export.ts';
 
 // TabSeparated escaping as ClickHouse writes String cells.
 const tsv = (text: string) =>
@@ -41,7 +50,7 @@ describe('export lines', () => {
     }
   });
 
-  it('ndjsonLine equals JSON.stringify(toExportRow(line)) for tricky cells', () => {
+  it('ndjsonLine and csvRecord equal the row object written out, for tricky cells', () => {
     const strings = [
       'u1',
       'tab\tin',
@@ -53,6 +62,10 @@ describe('export lines', () => {
       '\u2028',
       "o'neil",
       '',
+      '=1+1',
+      '-2',
+      'a,b',
+      'cr\r',
     ];
     for (const user of strings) {
       for (const nullable of [null, ...strings]) {
@@ -67,9 +80,25 @@ describe('export lines', () => {
             cell(nullable),
             tsv(ids),
           ].join('\t');
-          expect(ndjsonLine(line)).toBe(`${JSON.stringify(toExportRow(line))}\n`);
+          const row = toExportRow(line);
+          expect(ndjsonLine(line)).toBe(`${JSON.stringify(row)}\n`);
+          const values = EXPORT_COLUMNS.map((c) =>
+            c === 'identifiers' ? JSON.stringify(row.identifiers) : row[c],
+          );
+          expect(csvRecord(line)).toBe(csvLine(values));
         }
       }
+    }
+  });
+
+  it('a line without its seven cells takes the general path', () => {
+    for (const line of ['2026-11-01T00:00:00.000Z\tu1\t1', '', 'x']) {
+      const row = toExportRow(line);
+      expect(ndjsonLine(line)).toBe(`${JSON.stringify(row)}\n`);
+      const values = EXPORT_COLUMNS.map((c) =>
+        c === 'identifiers' ? JSON.stringify(row.identifiers) : row[c],
+      );
+      expect(csvRecord(line)).toBe(csvLine(values));
     }
   });
 
