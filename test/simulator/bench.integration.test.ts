@@ -15,7 +15,7 @@ interface Summary {
     status: string;
     reason?: string;
     figures: { name: string; value: number | null }[];
-    details?: { runs?: Record<string, number>[] };
+    details?: { runs?: Record<string, number>[]; export?: { rows: number }; 'export csv'?: { rows: number } };
   }[];
 }
 
@@ -66,5 +66,9 @@ describe('npm run bench --scale small (smoke)', () => {
     expect(ingestRun?.rounds).toBeGreaterThanOrEqual(1);
     expect(ingestRun?.recomputedUsers).toBeGreaterThan(0);
     expect(ingestRun?.factRows).toBeGreaterThan(0);
+    // Both export formats stream the same opted-out users (the CSV header not counted as a row).
+    const query = summary.results.find((r) => r.section === 'query')?.details;
+    expect(query?.export?.rows).toBeGreaterThan(0);
+    expect(query?.['export csv']?.rows).toBe(query?.export?.rows);
   }, 600_000);
 });
