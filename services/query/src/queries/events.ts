@@ -188,17 +188,21 @@ export async function events(
   const nowMs = options.now.getTime();
   // Opt-outs written before migration 0013 have their counts in optout_event_counts;
   // only when the range has such rows do the names read them too (docs/operations.md,
-  // "Upgrading to event counts in the row"). The check is a key lookup; the
-  // outcomes run meanwhile.
+  // "Upgrading to event counts in the row"). The check (a key lookup) runs beside
+  // the names over the rows' own counts, which are the answer unless it finds
+  // such rows; then the names are asked again with both. The outcomes run meanwhile.
   const names = async () => {
-    const [apart] = await warehouse.rows(hasCountsApartSql(scope), {
+    const [[apart], inRow] = await Promise.all([
+      warehouse.rows(hasCountsApartSql(scope), { timeoutMs, label: 'events_counts_apart' }),
+      warehouse.rows(eventsSql(scope, { ...options, countedApart: false }, nowMs), {
+        timeoutMs,
+        label: 'events_names',
+      }),
+    ]);
+    if (num(apart?.n) === 0) return inRow;
+    return warehouse.rows(eventsSql(scope, { ...options, countedApart: true }, nowMs), {
       timeoutMs,
-      label: 'events_counts_apart',
-    });
-    const countedApart = num(apart?.n) > 0;
-    return warehouse.rows(eventsSql(scope, { ...options, countedApart }, nowMs), {
-      timeoutMs,
-      label: 'events_names',
+      label: 'events_names_with_counts_apart',
     });
   };
   const [outcomeRows, eventRows] = await Promise.all([
