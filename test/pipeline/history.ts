@@ -157,6 +157,7 @@ function queries(): Query[] {
         { endpoint: 'events', params: { ...base, lookback_days: '30', count: 'total' } },
         { endpoint: 'events', params: { ...base, lookback_days: '7', count: 'unique' } },
         { endpoint: 'export', params: { ...base, format: 'ndjson' } },
+        { endpoint: 'export', params: { ...base, format: 'csv' } },
         { endpoint: 'exposure', params: { ...base, window_days: '7' } },
         { endpoint: 'winback', params: base },
       );
@@ -203,9 +204,11 @@ function referenceBody({ endpoint, params }: Query): unknown {
         NOW,
       );
       break;
-    case 'export':
-      body = reference.exportRows(HISTORY, base, NOW);
+    case 'export': {
+      const rows = reference.exportRows(HISTORY, base, NOW);
+      body = params.format === 'csv' ? reference.exportCsv(rows) : rows;
       break;
+    }
     case 'exposure':
       body = reference.exposure(HISTORY, { ...base, windowDays: n('window_days') || 7 }, NOW);
       break;
@@ -224,13 +227,23 @@ function referenceBody({ endpoint, params }: Query): unknown {
  * made stale), now all from its rows.
  */
 export async function expectAllEndpointsExact(p: TestPipeline): Promise<void> {
-  await compareWithReference(p, queries(), 90);
+  await compareWithReference(p, queries(), 100);
   await settleRollup(p.clickhouse, { chunkDays: 400 });
   await compareWithReference(
     p,
     queries().filter((q) => q.endpoint === 'exposure'),
     8,
   );
+}
+
+/** A response body as the reference writes it: CSV as text, NDJSON as its rows, the rest as JSON. */
+function bodyOf(query: Query, text: string): unknown {
+  if (query.endpoint !== 'export') return JSON.parse(text);
+  if (query.params.format === 'csv') return text;
+  return text
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => JSON.parse(l));
 }
 
 async function compareWithReference(p: TestPipeline, list: Query[], atLeast: number): Promise<void> {
@@ -249,13 +262,7 @@ async function compareWithReference(p: TestPipeline, list: Query[], atLeast: num
       const response = await server.get(url, KEYS.reader);
       const text = await response.text();
       expect(response.status, text).toBe(200);
-      const body =
-        query.endpoint === 'export'
-          ? text
-              .split('\n')
-              .filter((l) => l !== '')
-              .map((l) => JSON.parse(l))
-          : JSON.parse(text);
+      const body = bodyOf(query, text);
       compared++;
       try {
         expect(body).toEqual(referenceBody(query));
